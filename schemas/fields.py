@@ -63,7 +63,7 @@ PROJECT = Sheet(
         F("CHDW", "测绘单位"),
         F("CHZZ", "测绘资质证书编号"),
         F("CLRQ", "测量日期", "date"),
-        F("ZBX", "坐标系"),
+        F("ZBX", "坐标系", required=False),  # its absence is CRS-001, not RPT-004
         F("GCJZ", "高程基准", required=False),
         F("FCMJJD", "房产面积精度等级", "enum", codelist="JD"),
         F("JZDJD", "界址点精度等级", "enum", codelist="JD"),

@@ -1,0 +1,193 @@
+"""`duoce`: the command line of results.md.
+
+Exit codes: 0 = no error, 1 = errors found (or the package could not be read), 2 = bad
+invocation. Bad input never prints a traceback: it becomes findings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from flows.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="多测合一 成果包检查、提交与成果共享")
+out = Console()
+err = Console(stderr=True)
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+VERDICT_STYLE = {"accepted": "bold green", "accepted_with_deficiencies": "bold yellow", "rejected": "bold red"}
+
+
+def _profile(name: str | None):
+    from schemas.profile import load_profile
+
+    ref = name or get_settings().profile
+    try:
+        return load_profile(ref)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]无法读取城市配置 {ref}：{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+class _Progress:
+    """A Rich progress line on stderr for long work (stdout stays clean)."""
+
+    def __init__(self) -> None:
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        self.task = self.bar.add_task("开始", total=None)
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def __call__(self, message: str) -> None:
+        self.bar.update(self.task, description=message)
+
+
+def print_summary(result, limit: int | None = 50) -> None:
+    from flows.report_text import place_text
+    from schemas.catalogue import CATALOGUE
+
+    v, c = result.verdict, result.counts
+    out.print(f"项目 [bold]{result.package.project_id or '（无法读取）'}[/bold]  sha256 {result.package.sha256 or '—'}")
+    out.print(
+        f"结论：[{VERDICT_STYLE[v.verdict]}]{v.name}（{v.verdict}）[/]  "
+        f"错误 {c['error']} · 警告 {c['warning']} · 提示 {c['info']}"
+    )
+    if v.deadline:
+        basis = "法定工作日" if v.deadline_basis == "statutory" else "按周一至周五估算"
+        out.print(f"容缺事项 {', '.join(v.tolerated)}，补正期限 {v.deadline}（{basis}）")
+    if not result.findings:
+        return
+    table = Table(title="按规则统计", show_lines=False)
+    for col in ("规则", "级别", "名称", "数量"):
+        table.add_column(col)
+    counts = Counter((f.code, f.severity) for f in result.findings)
+    for (code, sev), n in sorted(counts.items()):
+        table.add_row(code, f"[{SEVERITY_STYLE[sev]}]{sev}[/]", CATALOGUE[code].title, str(n))
+    out.print(table)
+    shown = result.findings if limit is None else result.findings[:limit]
+    for f in shown:
+        out.print(f"[{SEVERITY_STYLE[f.severity]}]{f.code}[/] {f.message}  [dim]{place_text(f)}[/dim]", highlight=False)
+    if len(shown) < len(result.findings):
+        out.print(f"[dim]……另有 {len(result.findings) - len(shown)} 条，见 --json 输出或用 --all 显示全部[/dim]")
+    for e in result.internal_errors:
+        err.print(f"[red]内部错误（请报告）：{e.splitlines()[0]}[/red]")
+
+
+@app.command()
+def check(
+    package: Annotated[Path, typer.Argument(help="成果包：目录或 .zip")],
+    profile: Annotated[str | None, typer.Option(help="城市配置名称或 .toml 路径")] = None,
+    json: Annotated[Path | None, typer.Option("--json", help="写出 findings.json")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="显示全部问题")] = False,
+) -> None:
+    """预检：检查成果包，不发布。退出码 0 无错误，1 有错误。"""
+    from flows.pipeline import precheck, workspace
+    from flows.results import write_findings
+
+    prof = _profile(profile)
+    with workspace(get_settings().workdir) as wd, _Progress() as progress:
+        result = precheck(package, prof, wd, progress)
+    print_summary(result, None if all_ else 50)
+    if json:
+        write_findings(result, json)
+        out.print(f"findings.json → {json}")
+    raise typer.Exit(1 if result.counts["error"] else 0)
+
+
+@app.command()
+def submit(
+    package: Annotated[Path, typer.Argument(help="成果包：目录或 .zip")],
+    profile: Annotated[str | None, typer.Option(help="城市配置名称或 .toml 路径")] = None,
+    store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None,
+    json: Annotated[Path | None, typer.Option("--json", help="另外写出 findings.json")] = None,
+) -> None:
+    """提交：入库（按 sha256 存一次）、检查、向各部门发布成果。"""
+    settings = get_settings(store=store)
+    prof_ref = profile or settings.profile
+    _profile(prof_ref)
+    if not package.exists():
+        from flows.pipeline import precheck, workspace
+
+        with workspace(settings.workdir) as wd:
+            result = precheck(package, _profile(prof_ref), wd)
+        print_summary(result)
+        raise typer.Exit(1)
+    outcome = run_submit(package, settings.store, prof_ref, json)
+    print_summary(outcome.result)
+    if outcome.revision is not None:
+        state = "新版本" if outcome.is_new else "与已有版本相同，未改变任何已发布成果"
+        out.print(f"版本 r{outcome.revision}（{state}）")
+        for dep, path in outcome.published.items():
+            out.print(f"  {dep}: {path}")
+    raise typer.Exit(1 if outcome.result.counts["error"] else 0)
+
+
+def run_submit(package: Path, store: Path, profile: str, json: Path | None = None):
+    from flows.pipeline import submit_package
+
+    return submit_package(str(package), str(store), profile, str(json) if json else None)
+
+
+@app.command()
+def demo(
+    size: Annotated[str, typer.Option(help="样例规模：S（24 户）或 L（9600 户）")] = "S",
+    out_dir: Annotated[Path, typer.Option("--out", help="样例成果包输出目录")] = Path("out/demo"),
+    store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None,
+) -> None:
+    """生成样例成果包并走完整流程：预检 → 提交 → 发布四个部门成果。"""
+    from sample_data import make_package
+
+    if size not in ("S", "L"):
+        err.print("size 只能是 S 或 L")
+        raise typer.Exit(2)
+    settings = get_settings(store=store)
+    with _Progress() as progress:
+        progress(f"生成样例成果包 {size}")
+        pkg = make_package(out_dir, size)
+    out.print(f"样例成果包 → {pkg}")
+    outcome = run_submit(pkg, settings.store, settings.profile, out_dir / "findings.json")
+    print_summary(outcome.result)
+    out.print(f"版本 r{outcome.revision}；已发布：")
+    for dep, path in outcome.published.items():
+        out.print(f"  {dep}: {path}")
+    raise typer.Exit(1 if outcome.result.counts["error"] else 0)
+
+
+@app.command("verify-store")
+def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None) -> None:
+    """重新计算成果库中所有原始成果包与已发布成果的校验值，报告任何损坏。"""
+    from flows.store import Store
+
+    root = get_settings(store=store).store
+    if not root.exists():
+        err.print(f"成果库 {root} 不存在")
+        raise typer.Exit(2)
+    damage = Store(root).verify_all()
+    for d in damage:
+        out.print(f"[red]{d.kind}[/red] {d.path} {d.detail or ''}")
+    out.print(f"成果库 {root}：{'发现 %d 处损坏' % len(damage) if damage else '全部完好'}")
+    raise typer.Exit(1 if damage else 0)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

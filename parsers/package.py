@@ -1,0 +1,77 @@
+"""Read a whole package: envelope, manifest, report and drawings → ``schemas.package.Package``.
+
+Reading never stops on a bad part: what cannot be read becomes findings about that part
+and the rest is still read. Drawings go through the fast reader where it can be trusted
+and ezdxf (with recover) otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from parsers.archive import open_package
+from parsers.manifest import missing_floor_plans, missing_parts, read_manifest, unsupported_drawings
+from parsers.report import read_report
+from schemas.package import Package
+from schemas.profile import Profile
+
+SITE = "drawings/site.dxf"
+PARCEL = "drawings/parcel.dxf"
+FLOORS = "drawings/floors/"
+
+Progress = Callable[[str], None]
+
+
+def _read_drawing(path: Path, relpath: str):
+    try:
+        from parsers.dxf import read_drawing
+    except ImportError:  # the fast path is optional
+        from parsers.dxf import read_dxf
+
+        return read_dxf(path, relpath)
+    return read_drawing(path, relpath)
+
+
+def drawing_paths(files: dict[str, int]) -> dict[str, str]:
+    """Drawing key ("site", "parcel", "floor:0001") → package-relative path."""
+    out = {}
+    if SITE in files:
+        out["site"] = SITE
+    if PARCEL in files:
+        out["parcel"] = PARCEL
+    for rel in sorted(files):
+        if rel.startswith(FLOORS) and rel.count("/") == 2 and rel.endswith(".dxf"):
+            out[f"floor:{rel[len(FLOORS):-4]}"] = rel
+    return out
+
+
+def read_package(source: Path, workdir: Path, profile: Profile, progress: Progress | None = None) -> Package:
+    """Open and read every part of a package (a directory or a zip)."""
+    note = progress or (lambda _msg: None)
+    note("打开成果包")
+    opened = open_package(Path(source), Path(workdir), profile.limits)
+    pkg = Package(source=str(source), sha256=opened.sha256, root=opened.root, files=dict(opened.files))
+    pkg.findings += opened.findings
+    if opened.root is None:
+        return pkg
+    note("读取 manifest.json")
+    pkg.manifest, found = read_manifest(opened)
+    pkg.findings += found
+    pkg.findings += missing_parts(opened)
+    note("读取报表")
+    pkg.tables, pkg.report_form, found = read_report(opened)
+    pkg.findings += found
+    building = pkg.tables.get("building")
+    if building is not None and "ZRZH" in building.columns:
+        numbers = [str(z).strip()[20:24] for z in building["ZRZH"].dropna() if len(str(z).strip()) >= 24]
+        pkg.findings += missing_floor_plans(opened, numbers)
+    skip = set(unsupported_drawings(opened))  # DWG / PDF: PKG-009 already
+    for key, rel in drawing_paths(pkg.files).items():
+        if rel in skip:
+            continue
+        note(f"读取图形 {rel}")
+        drawing, found = _read_drawing(opened.path(rel), rel)
+        pkg.drawings[key] = drawing
+        pkg.findings += found
+    return pkg

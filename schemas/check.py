@@ -1,0 +1,110 @@
+"""Run every check over a parsed package: the one pure entry point behind pre-check,
+submission and rerun. Opens no file and knows no flow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from schemas.catalogue import RULESET_VERSION
+from schemas.context import Context
+from schemas.crs import Zone, check_crs
+from schemas.drawings import Geometry, drawing_geometry
+from schemas.envelope import check_envelope
+from schemas.findings import Finding, count_by_severity
+from schemas.package import Package
+from schemas.profile import Profile
+from schemas.tables import Tables, type_tables
+from schemas.verdict import Verdict, decide
+
+log = logging.getLogger(__name__)
+
+Rule = Callable[[Context], list[Finding]]
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+DOMAIN_ORDER = ["package", "report", "drawing", "crs", "cadastral", "property", "planning", "cross"]
+
+
+def rule_modules() -> list[Rule]:
+    """The survey rules (CAD, PRP, PLN, XSV), each a pure function of the context."""
+    rules: list[Rule] = []
+    for name in ("cadastral", "property", "planning", "cross"):
+        try:
+            module = __import__(f"schemas.rules.{name}", fromlist=["RULES"])
+        except ModuleNotFoundError:
+            continue
+        rules.extend(getattr(module, "RULES", []))
+    return rules
+
+
+@dataclass
+class CheckResult:
+    package: Package
+    tables: Tables
+    geometry: Geometry
+    zone: Zone
+    profile: Profile
+    findings: list[Finding]
+    verdict: Verdict
+    checked_at: dt.datetime
+    ruleset_version: str = RULESET_VERSION
+    internal_errors: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+
+def apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:
+    """Per-code severity overrides: error / warning / info, or off (dropped)."""
+    out = []
+    for f in findings:
+        override = profile.severity.get(f.code)
+        if override == "off":
+            continue
+        out.append(f.with_severity(override) if override and override != f.severity else f)
+    return out
+
+
+def sort_key(f: Finding) -> tuple:
+    o = f.object
+    return (
+        DOMAIN_ORDER.index(f.domain) if f.domain in DOMAIN_ORDER else 99,
+        f.code,
+        o.file or "",
+        o.sheet or "",
+        o.row if o.row is not None else -1,
+        o.layer or "",
+        o.handle or "",
+    )
+
+
+def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -> CheckResult:
+    """Every rule over one parsed package; a failing rule never stops the others."""
+    now = now or dt.datetime.now(CHINA_TZ)
+    findings: list[Finding] = list(pkg.findings)
+    if pkg.root is None:  # nothing could be opened: PKG-001 says it all
+        zone = Zone(None, profile.epsg, 0, 0)
+        verdict = decide(findings, profile, now.date())
+        return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
+    # without a report at all PKG-008 has said so; do not add an RPT-001 per sheet
+    tables, found = type_tables(pkg.tables, profile, report_present=pkg.report_form is not None)
+    findings += found
+    findings += check_envelope(pkg, tables)
+    zone, found = check_crs(tables, pkg.drawings, profile)
+    findings += found
+    geometry, found = drawing_geometry(pkg, profile)
+    findings += found
+    ctx = Context(pkg, tables, geometry, zone, profile)
+    errors: list[str] = []
+    for rule in rule_modules():
+        try:
+            findings += rule(ctx)
+        except Exception:  # a rule's own bug must not hide the other rules' findings
+            log.exception("rule %s failed", getattr(rule, "__name__", rule))
+            errors.append(f"{getattr(rule, '__module__', '')}.{getattr(rule, '__name__', rule)}: {traceback.format_exc(limit=3)}")
+    findings = sorted(apply_profile(findings, profile), key=sort_key)
+    verdict = decide(findings, profile, now.date())
+    return CheckResult(pkg, tables, geometry, zone, profile, findings, verdict, now, internal_errors=errors)

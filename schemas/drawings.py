@@ -1,0 +1,330 @@
+"""Drawings → the geometry model the rules read, and the drawing rules DXF-003..007.
+
+Each drawing of a package becomes named GeoDataFrames: the site's red line, road lines,
+footprints and green areas; the parcel's polygons and boundary points; each floor plan's
+frames, units, shared parts and balconies. Labels are joined by ``parsers.labels``; here
+we judge: required layers present (DXF-003), shapes closed (DXF-004), polygons valid
+(DXF-005), every polygon labelled and every label placed (DXF-006), identifying labels
+unique (DXF-007). Everything is vectorised over whole layers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from parsers.floor_labels import parse_floor_labels
+from parsers.labels import nearest_labels, orphan_labels, polygons
+from schemas.catalogue import make
+from schemas.findings import Finding, Place
+from schemas.package import Drawing, Package
+from schemas.profile import Profile
+
+SITE_LAYERS = ("YDHX", "DLHX", "JZJD", "LDFW")
+PARCEL_LAYERS = ("ZD", "JZD")
+FLOOR_LAYERS = ("FC_C", "FC_H")  # FC_GY and FC_YT may be absent in a plan
+POLYGON_LAYERS = {"YDHX", "JZJD", "LDFW", "ZD", "FC_C", "FC_H", "FC_GY", "FC_YT"}
+# layers whose polygons must carry one identifying label (balconies: PRP-013)
+LABELLED_LAYERS = {"JZJD": "幢号注记 n#", "ZD": "宗地代码", "FC_C": "层号注记", "FC_H": "户号", "FC_GY": "名称"}
+IDENTIFYING = {"JZJD", "ZD", "FC_C", "FC_H"}
+BUILDING_LABEL = re.compile(r"^\s*(\d{1,4})\s*[#＃]")
+ZDDM_LIKE = re.compile(r"^[0-9]{6}[0-9A-Z]{6}[A-Z]{2}[0-9]{5}$")
+
+
+def _geo(columns: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in columns}, geometry=gpd.GeoSeries([], dtype="geometry"))
+
+
+@dataclass
+class SiteGeometry:
+    boundary: gpd.GeoDataFrame  # YDHX: handle, geometry, valid
+    roads: gpd.GeoDataFrame  # DLHX: handle, geometry (lines; a closed road line as its ring)
+    footprints: gpd.GeoDataFrame  # JZJD: handle, geometry, valid, label, zh (4-digit 幢号)
+    green: gpd.GeoDataFrame  # LDFW: handle, geometry, valid
+
+
+@dataclass
+class ParcelGeometry:
+    parcels: gpd.GeoDataFrame  # ZD: handle, geometry, valid, zddm
+    points: gpd.GeoDataFrame  # JZD: handle, geometry, label
+
+
+@dataclass
+class FloorPlan:
+    file: str
+    frames: gpd.GeoDataFrame  # FC_C: handle, geometry, valid, label, sjc
+    units: gpd.GeoDataFrame  # FC_H: handle, geometry, valid, hh, sjc, area, balcony_area, inner_area
+    shared: gpd.GeoDataFrame  # FC_GY: handle, geometry, valid, name, sjc
+    balconies: gpd.GeoDataFrame  # FC_YT: handle, geometry, valid, label, factor, unit_handle
+
+
+@dataclass
+class Geometry:
+    site: SiteGeometry | None = None
+    parcel: ParcelGeometry | None = None
+    floors: dict[str, FloorPlan] = field(default_factory=dict)
+    site_file: str | None = None
+    parcel_file: str | None = None
+
+
+# ---------------------------------------------------------------- generic drawing judgments
+
+
+def _rep_points(geoms: gpd.GeoSeries) -> np.ndarray:
+    """A point on each geometry (NaN for empty)."""
+    pts = shapely.point_on_surface(shapely.make_valid(geoms.values)) if len(geoms) else np.array([])
+    return shapely.get_coordinates(pts) if len(pts) else np.empty((0, 2))
+
+
+class _Where:
+    """Places of a drawing's entities: project coordinates or floor-plan-local ones."""
+
+    def __init__(self, drawing: Drawing, local: bool):
+        self.file = drawing.path
+        self.local = local
+
+    def at(self, layer: str, handle: str | None, xy: tuple[float, float] | None, **kw) -> dict:
+        place = Place(file=self.file, layer=layer, handle=handle, **kw)
+        if xy is None or not np.all(np.isfinite(xy)):
+            return {"place": place}
+        xy = (float(xy[0]), float(xy[1]))
+        return {"place": place, "local": xy} if self.local else {"place": place, "location": xy}
+
+
+def required_layers(drawing: Drawing, layers: tuple[str, ...], profile: Profile) -> list[Finding]:
+    """DXF-003: a required layer is missing or holds nothing of what it should."""
+    out = []
+    for std in layers:
+        name = profile.layer(std)
+        if std in POLYGON_LAYERS or std == "DLHX":
+            present = (drawing.shapes["layer"] == name).any()
+        elif std == "JZD":
+            present = (drawing.points["layer"] == name).any()
+        else:
+            present = name in drawing.layer_names()
+        if not present:
+            out.append(make("DXF-003", Place(file=drawing.path, layer=name), path=drawing.path, layer=name))
+    return out
+
+
+def layer_polygons(drawing: Drawing, std: str, profile: Profile, local: bool) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Polygons of a layer with labels, and DXF-004/005/006/007 about them."""
+    name = profile.layer(std)
+    where = _Where(drawing, local)
+    out: list[Finding] = []
+    shapes = drawing.shapes[(drawing.shapes["layer"] == name) & drawing.shapes["dxftype"].isin(["LWPOLYLINE", "POLYLINE"])]
+    for row in shapes[~shapes["closed"].astype(bool)].itertuples():
+        xy = shapely.get_coordinates(row.geometry)[0] if row.geometry is not None and not row.geometry.is_empty else None
+        out.append(make("DXF-004", **where.at(name, row.handle, xy), path=drawing.path))
+    polys = polygons(drawing, name)
+    if not len(polys):
+        return polys.assign(valid=pd.Series(dtype=bool)), out
+    geoms = polys.geometry.values
+    # a valid ring of positive area has at least 3 distinct vertices
+    valid = shapely.is_valid(geoms) & (shapely.area(geoms) > 1e-9)
+    polys = polys.assign(valid=valid)
+    for i in np.flatnonzero(~valid):
+        g = geoms[i]
+        coords = shapely.get_coordinates(g)
+        finite = coords[np.isfinite(coords).all(axis=1)]
+        xy = tuple(finite.mean(axis=0)) if len(finite) else None
+        distinct = len(np.unique(np.round(finite, 6), axis=0))
+        reason = str(shapely.is_valid_reason(g))
+        m = re.search(r"\[(-?[\d.e+]+) (-?[\d.e+]+)\]", reason)
+        if m:
+            xy = (float(m.group(1)), float(m.group(2)))
+        if len(finite) < len(coords):
+            reason = "坐标非数值（NaN/inf）"
+        elif distinct < 3:
+            reason = f"不同顶点少于 3 个（{distinct} 个）"
+        elif shapely.area(g) <= 1e-9:
+            reason = "面积为零"
+        elif reason.startswith("Self-intersection"):
+            reason = f"自相交 {reason}"
+        out.append(make("DXF-005", **where.at(name, polys.iloc[i]["handle"], xy), path=drawing.path, reason=reason))
+    if std in LABELLED_LAYERS:
+        reps = _rep_points(polys.geometry)
+        no_label = polys["labels"].map(len) == 0
+        if std == "ZD":
+            no_label &= polys["xdata"].isna()
+        for i in np.flatnonzero(no_label.to_numpy()):
+            out.append(
+                make("DXF-006", **where.at(name, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
+                     reason=f"多边形（句柄 {polys.iloc[i]['handle']}）内没有{LABELLED_LAYERS[std]}注记")
+            )
+        for row in orphan_labels(drawing, name).itertuples():
+            xy = (row.geometry.x, row.geometry.y) if row.geometry is not None else None
+            out.append(
+                make("DXF-006", **where.at(name, row.handle, xy), path=drawing.path,
+                     reason=f"注记 “{row.text}”（句柄 {row.handle}）不在本图层任何多边形内")
+            )
+    if std in IDENTIFYING:
+        multi = polys["labels"].map(len) > 1
+        reps = _rep_points(polys.geometry)
+        for i in np.flatnonzero(multi.to_numpy()):
+            labels = "、".join(polys.iloc[i]["labels"])
+            out.append(
+                make("DXF-007", **where.at(name, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
+                     reason=f"多边形（句柄 {polys.iloc[i]['handle']}）内有多个标识注记：{labels}")
+            )
+    return polys, out
+
+
+def duplicate_labels(polys: gpd.GeoDataFrame, labels: pd.Series, group: pd.Series | None, drawing: Drawing, layer: str, local: bool, what: str) -> list[Finding]:
+    """DXF-007: the same identifying label twice (within a group, e.g. per floor)."""
+    where = _Where(drawing, local)
+    frame = pd.DataFrame({"label": labels, "group": group if group is not None else 0})
+    dup = frame["label"].notna() & frame.duplicated(["group", "label"], keep="first")
+    reps = _rep_points(polys.geometry)
+    out = []
+    for i in np.flatnonzero(dup.to_numpy()):
+        out.append(
+            make("DXF-007", **where.at(layer, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
+                 reason=f"{what} “{frame['label'].iloc[i]}” 重复（句柄 {polys.iloc[i]['handle']}）")
+        )
+    return out
+
+
+# ---------------------------------------------------------------- per drawing kind
+
+
+def site_geometry(drawing: Drawing, profile: Profile) -> tuple[SiteGeometry, list[Finding]]:
+    out = required_layers(drawing, SITE_LAYERS, profile)
+    boundary, f1 = layer_polygons(drawing, "YDHX", profile, local=False)
+    footprints, f2 = layer_polygons(drawing, "JZJD", profile, local=False)
+    green, f3 = layer_polygons(drawing, "LDFW", profile, local=False)
+    out += f1 + f2 + f3
+    num = footprints["label"].astype("string").str.extract(BUILDING_LABEL.pattern, expand=False)
+    footprints = footprints.assign(zh=num.map(lambda n: f"{int(n):04d}" if isinstance(n, str) else None))
+    out += duplicate_labels(footprints, footprints["zh"], None, drawing, profile.layer("JZJD"), False, "幢号注记")
+    roads = drawing.shapes[drawing.shapes["layer"] == profile.layer("DLHX")][["handle", "geometry", "closed"]]
+    roads = gpd.GeoDataFrame(roads.reset_index(drop=True), geometry="geometry")
+    if len(roads):  # a closed road line counts by its ring
+        closed = roads["closed"].astype(bool).to_numpy()
+        geoms = roads.geometry.values.copy()
+        geoms[closed] = [shapely.LinearRing(shapely.get_coordinates(g)) for g in geoms[closed]]
+        roads = roads.set_geometry(gpd.GeoSeries(geoms, index=roads.index))
+    return SiteGeometry(boundary, roads, footprints, green), out
+
+
+def parcel_geometry(drawing: Drawing, profile: Profile) -> tuple[ParcelGeometry, list[Finding]]:
+    out = required_layers(drawing, PARCEL_LAYERS, profile)
+    parcels, f1 = layer_polygons(drawing, "ZD", profile, local=False)
+    out += f1
+    label = parcels["labels"].map(lambda ls: next((x for x in ls if ZDDM_LIKE.match(x)), ls[0] if ls else None))
+    xdata = parcels["xdata"].where(parcels["xdata"].astype("string").str.match(ZDDM_LIKE.pattern).fillna(False).astype(bool))
+    parcels = parcels.assign(zddm=label.where(label.notna(), xdata))
+    out += duplicate_labels(parcels, parcels["zddm"], None, drawing, profile.layer("ZD"), False, "宗地代码")
+    jzd = profile.layer("JZD")
+    pts = drawing.points[drawing.points["layer"] == jzd].reset_index(drop=True)
+    texts = drawing.texts[drawing.texts["layer"] == jzd].reset_index(drop=True)
+    radius = profile.tolerances.jzd_label_radius
+    pts = pts.assign(label=nearest_labels(pts, texts, radius).to_numpy() if len(pts) else pd.Series(dtype=object))
+    where = _Where(drawing, False)
+    for row in pts[pts["label"].isna()].itertuples():
+        out.append(make("DXF-006", **where.at(jzd, row.handle, (row.geometry.x, row.geometry.y)), path=drawing.path,
+                        reason=f"界址点（句柄 {row.handle}）{radius:g} m 内没有点号注记"))
+    if len(texts):
+        near_pt = nearest_labels(texts, pts, radius) if len(pts) else pd.Series([None] * len(texts))
+        for i in np.flatnonzero(pd.Series(near_pt).isna().to_numpy()):
+            t = texts.iloc[i]
+            out.append(make("DXF-006", **where.at(jzd, t["handle"], (t.geometry.x, t.geometry.y)), path=drawing.path,
+                            reason=f"点号注记 “{t['text']}” {radius:g} m 内没有界址点"))
+    out += duplicate_labels(pts, pts["label"], None, drawing, jzd, False, "界址点号")
+    return ParcelGeometry(parcels, pts), out
+
+
+def _assign_floor(frames: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame) -> pd.Series:
+    """The actual floor (sjc) of the frame that contains each shape's representative point."""
+    if not len(shapes) or not len(frames):
+        return pd.Series(pd.array([pd.NA] * len(shapes), dtype="Int64"), index=shapes.index)
+    pts = shapely.points(_rep_points(shapes.geometry))
+    fr = frames[frames["valid"].astype(bool)]
+    tree = shapely.STRtree(fr.geometry.values)
+    idx_pt, idx_fr = tree.query(pts, predicate="within")
+    sjc = pd.Series(pd.array([pd.NA] * len(shapes), dtype="Int64"), index=shapes.index)
+    if len(idx_pt):
+        # the smallest frame wins where frames nest
+        areas = shapely.area(fr.geometry.values[idx_fr])
+        order = np.lexsort((areas, idx_pt))
+        first = np.unique(idx_pt[order], return_index=True)[1]
+        chosen_pt, chosen_fr = idx_pt[order][first], idx_fr[order][first]
+        sjc.iloc[chosen_pt] = fr["sjc"].to_numpy()[chosen_fr]
+    return sjc
+
+
+def floor_plan(drawing: Drawing, profile: Profile) -> tuple[FloorPlan, list[Finding]]:
+    out = required_layers(drawing, FLOOR_LAYERS, profile)
+    frames, f1 = layer_polygons(drawing, "FC_C", profile, local=True)
+    units, f2 = layer_polygons(drawing, "FC_H", profile, local=True)
+    shared, f3 = layer_polygons(drawing, "FC_GY", profile, local=True)
+    balconies, f4 = layer_polygons(drawing, "FC_YT", profile, local=True)
+    out += f1 + f2 + f3 + f4
+    frames = frames.assign(sjc=parse_floor_labels(frames["label"]) if len(frames) else pd.Series(dtype="Int64"))
+    bad_label = frames["label"].notna() & frames["sjc"].isna()
+    where = _Where(drawing, True)
+    reps = _rep_points(frames.geometry)
+    for i in np.flatnonzero(bad_label.to_numpy()):
+        out.append(make("DXF-006", **where.at(profile.layer("FC_C"), frames.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
+                        reason=f"层框注记 “{frames.iloc[i]['label']}” 无法识别为层号"))
+    out += duplicate_labels(frames, frames["sjc"], None, drawing, profile.layer("FC_C"), True, "层号注记")
+    units = units.assign(hh=units["label"], sjc=_assign_floor(frames, units), area=shapely.area(units.geometry.values) if len(units) else [])
+    out += duplicate_labels(units, units["hh"], units["sjc"], drawing, profile.layer("FC_H"), True, "户号")
+    shared = shared.assign(name=shared["label"], sjc=_assign_floor(frames, shared))
+    balconies = _attach_balconies(balconies, units)
+    units = units.assign(balcony_area=_balcony_area(balconies, units))
+    units = units.assign(inner_area=units["area"].astype(float) + units["balcony_area"])
+    return FloorPlan(drawing.path, frames, units, shared, balconies), out
+
+
+BALCONY_FACTOR = {"封闭": 1.0, "未封闭": 0.5}
+TOUCH = 1e-3  # m: a balcony touches a unit when closer than this
+
+
+def _attach_balconies(balconies: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    factor = balconies["label"].map(BALCONY_FACTOR).astype(float) if len(balconies) else pd.Series(dtype=float)
+    unit_handle = pd.Series([None] * len(balconies), index=balconies.index, dtype=object)
+    if len(balconies) and len(units):
+        tree = shapely.STRtree(units.geometry.values)
+        ib, iu = tree.query(balconies.geometry.values, predicate="dwithin", distance=TOUCH)
+        if len(ib):
+            first = np.unique(ib, return_index=True)[1]
+            unit_handle.iloc[ib[first]] = units["handle"].to_numpy()[iu[first]]
+    return balconies.assign(factor=factor, unit_handle=unit_handle)
+
+
+def _balcony_area(balconies: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    if not len(units):
+        return pd.Series(dtype=float)
+    if not len(balconies):
+        return pd.Series(0.0, index=units.index)
+    counted = balconies[balconies["unit_handle"].notna() & balconies["factor"].notna() & balconies["valid"].astype(bool)]
+    add = (shapely.area(counted.geometry.values) * counted["factor"].to_numpy())
+    per_unit = pd.Series(add, index=counted["unit_handle"].to_numpy()).groupby(level=0).sum()
+    return units["handle"].map(per_unit).fillna(0.0).set_axis(units.index)
+
+
+def drawing_geometry(pkg: Package, profile: Profile) -> tuple[Geometry, list[Finding]]:
+    """The geometry model of every readable drawing, and the drawing findings."""
+    geo = Geometry()
+    out: list[Finding] = []
+    site = pkg.drawings.get("site")
+    if site is not None and site.readable:
+        geo.site, found = site_geometry(site, profile)
+        geo.site_file = site.path
+        out += found
+    parcel = pkg.drawings.get("parcel")
+    if parcel is not None and parcel.readable:
+        geo.parcel, found = parcel_geometry(parcel, profile)
+        geo.parcel_file = parcel.path
+        out += found
+    for zh, plan in sorted(pkg.floor_plans().items()):
+        if plan.readable:
+            geo.floors[zh], found = floor_plan(plan, profile)
+            out += found
+    return geo, out

@@ -1,0 +1,1 @@
+"""Survey rules: cadastral (CAD), property (PRP), planning (PLN), cross-survey (XSV)."""

@@ -1,0 +1,156 @@
+"""RPT-001..009: typed reading of report cells and the pandera schemas, asserted by code and place."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas.profile import load_profile
+from schemas.tables import read_numbers, type_tables
+
+PROFILE = load_profile()
+ZDDM = "371502001001GB00001"
+ZRZH = ZDDM + "F0001"
+
+
+def unit_rows(**override) -> pd.DataFrame:
+    base = {
+        "BDCDYH": [ZRZH + "0101", ZRZH + "0102"],
+        "ZRZH": [ZRZH, ZRZH],
+        "SJC": ["1", "1"],
+        "HH": ["0101", "0102"],
+        "FWYT": ["11", "11"],
+        "SCTNJZMJ": ["88.12", "90.00"],
+        "SCFTJZMJ": ["10.00", "10.21"],
+        "SCJZMJ": ["98.12", "100.21"],
+        "SCFTXS": ["0.113482", "0.113482"],
+        "_row": [2, 3],
+    }
+    base.update(override)
+    return pd.DataFrame(base)
+
+
+def minimal(**sheets) -> dict[str, pd.DataFrame]:
+    raw = {
+        "project": pd.DataFrame({"field": ["XMBH", "ZBX"], "value": ["P", "EPSG:4548"], "_row": [2, 3]}),
+        "building": pd.DataFrame(
+            {"ZRZH": [ZRZH], "ZDDM": [ZDDM], "JZWMC": ["1#楼"], "FWJG": ["3"], "ZCS": ["1"], "DSCS": ["1"],
+             "DXCS": ["0"], "JZWGD": ["3.45"], "ZZDMJ": ["200"], "SCJZMJ": ["198.33"], "_row": [2]}
+        ),
+        "floor": pd.DataFrame({"ZRZH": [ZRZH], "SJC": ["1"], "CG": ["3.00"], "_row": [2]}),
+        "unit": unit_rows(),
+    }
+    raw.update(sheets)
+    return raw
+
+
+def codes_at(findings, code):
+    return [(f.object.sheet, f.object.row, f.object.field) for f in findings if f.code == code]
+
+
+def test_text_in_number_cell_is_rpt003_at_sheet_and_row():
+    _, found = type_tables(minimal(unit=unit_rows(SCTNJZMJ=["88.12", "八十"])), PROFILE)
+    assert codes_at(found, "RPT-003") == [("户", 3, "SCTNJZMJ")]
+    assert not codes_at(found, "RPT-004")  # one finding per cell
+
+
+def test_fullwidth_digits_spaces_and_thousands_separators_read_as_numbers():
+    tables, found = type_tables(minimal(unit=unit_rows(SCTNJZMJ=[" ８８．１２ ", "1,090.00"])), PROFILE)
+    assert not codes_at(found, "RPT-003")
+    assert tables["unit"]["SCTNJZMJ"].tolist() == [88.12, 1090.0]
+
+
+def test_missing_sheet_is_rpt001_and_optional_sheet_is_not():
+    _, found = type_tables(minimal(), PROFILE)
+    missing = {f.object.sheet for f in found if f.code == "RPT-001"}
+    assert "宗地" in missing and "界址点" in missing
+    assert "界址线" not in missing
+
+
+def test_missing_column_is_rpt002():
+    _, found = type_tables(minimal(unit=unit_rows().drop(columns=["SCFTXS"])), PROFILE)
+    assert [c for c in codes_at(found, "RPT-002") if c[0] == "户"] == [("户", None, "SCFTXS")]
+
+
+def test_empty_required_value_is_rpt004():
+    _, found = type_tables(minimal(unit=unit_rows(HH=["0101", None])), PROFILE)
+    assert codes_at(found, "RPT-004") == [("户", 3, "HH")]
+
+
+def test_code_list_values_accept_code_name_or_both():
+    b = minimal()["building"]
+    for spelled in ("3", "钢筋混凝土结构", "3 钢筋混凝土结构"):
+        tables, found = type_tables(minimal(building=b.assign(FWJG=[spelled])), PROFILE)
+        assert not codes_at(found, "RPT-005")
+        assert tables["building"]["FWJG"].iloc[0] == "3"
+    _, found = type_tables(minimal(building=b.assign(FWJG=["钢木"])), PROFILE)
+    assert codes_at(found, "RPT-005") == [("自然幢", 2, "FWJG")]
+
+
+def test_profile_extends_a_code_list(tmp_path):
+    extra = tmp_path / "p.toml"
+    extra.write_text('base = "liaocheng"\nname = "x"\n[code_lists.FWYT]\n"86" = "储藏室"\n', encoding="utf-8")
+    prof = load_profile(extra)
+    raw = minimal(unit=unit_rows(FWYT=["86", "11"]))
+    assert codes_at(type_tables(raw, PROFILE)[1], "RPT-005") == [("户", 2, "FWYT")]
+    assert not codes_at(type_tables(raw, prof)[1], "RPT-005")
+
+
+def test_duplicate_key_flags_the_second_row():
+    _, found = type_tables(minimal(unit=unit_rows(BDCDYH=[ZRZH + "0101", ZRZH + "0101"])), PROFILE)
+    assert codes_at(found, "RPT-006") == [("户", 3, "BDCDYH")]
+
+
+@pytest.mark.parametrize(
+    ("sheet", "column", "value"),
+    [("unit", "SCTNJZMJ", "0"), ("unit", "SCTNJZMJ", "-3"), ("building", "DSCS", "0"), ("building", "DXCS", "-1"), ("unit", "SJC", "0")],
+)
+def test_out_of_range_is_rpt007(sheet, column, value):
+    raw = minimal()
+    raw[sheet] = raw[sheet].copy()
+    raw[sheet].loc[0, column] = value
+    _, found = type_tables(raw, PROFILE)
+    row = int(raw[sheet]["_row"].iloc[0])
+    assert (SHEET_NAMES[sheet], row, column) in codes_at(found, "RPT-007")
+
+
+SHEET_NAMES = {"unit": "户", "building": "自然幢"}
+
+
+def test_basement_floor_and_zero_underground_count_are_allowed():
+    raw = minimal(floor=pd.DataFrame({"ZRZH": [ZRZH, ZRZH], "SJC": ["1", "-1"], "CG": ["3", "3"], "_row": [2, 3]}))
+    _, found = type_tables(raw, PROFILE)
+    assert not codes_at(found, "RPT-007")
+
+
+def test_too_many_decimals_is_rpt008_warning():
+    _, found = type_tables(minimal(unit=unit_rows(SCFTJZMJ=["10.001", "10.210"])), PROFILE)
+    assert codes_at(found, "RPT-008") == [("户", 2, "SCFTJZMJ")]  # trailing zeros do not count
+    assert {f.severity for f in found if f.code == "RPT-008"} == {"warning"}
+
+
+def test_reference_to_missing_building_and_floor_is_rpt009():
+    raw = minimal(unit=unit_rows(ZRZH=[ZRZH, ZDDM + "F0009"], SJC=["1", "1"]))
+    raw["unit"].loc[0, "SJC"] = "7"  # a floor the 层 sheet lacks
+    _, found = type_tables(raw, PROFILE)
+    assert sorted(codes_at(found, "RPT-009")) == [("户", 2, "SJC"), ("户", 3, "ZRZH")]
+
+
+def test_project_sheet_long_form():
+    raw = minimal(project=pd.DataFrame({"field": ["XMBH", "CLRQ", "FCMJJD"], "value": ["P", "2022年5月6日", "四级"], "_row": [2, 3, 4]}))
+    tables, found = type_tables(raw, PROFILE)
+    assert str(tables.project["CLRQ"]) == "2022-05-06"
+    assert codes_at(found, "RPT-005") == [("项目信息", 4, "FCMJJD")]
+    assert ("项目信息", None, "XMMC") in codes_at(found, "RPT-002")
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+def test_number_cells_round_trip_in_every_spelling(d):
+    plain = f"{d:.2f}"
+    grouped = f"{d:,.2f}"
+    wide = plain.translate(str.maketrans("0123456789.-", "０１２３４５６７８９．－"))
+    values, bad = read_numbers(pd.Series([plain, grouped, f"  {plain} ", wide]))
+    assert not bad.any()
+    assert values.tolist() == pytest.approx([float(d)] * 4)
