@@ -19,7 +19,7 @@ from rich.table import Table
 
 from flows.settings import get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="多测合一 成果包检查、提交与成果共享")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="多测合一 成果包检查、提交与成果共享")
 out = Console()
 err = Console(stderr=True)
 
@@ -186,7 +186,18 @@ def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目�
 
 def main() -> None:  # pragma: no cover - console entry
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    app()
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # our bug, never the firm's: no traceback on their screen
+        import tempfile
+        import traceback
+
+        log = Path(tempfile.gettempdir()) / "duoce-error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        err.print(f"[red]内部错误：{type(exc).__name__}: {exc}。详情已写入 {log}，请报告此问题。[/red]")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

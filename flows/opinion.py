@@ -38,6 +38,11 @@ def _num(v, nd: int = 2) -> str:
     return escape(str(v))
 
 
+def _text(v) -> str:
+    """A cell as escaped text; missing (None, NaN, NA) as an em dash."""
+    return "—" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else escape(str(v))
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
@@ -64,7 +69,7 @@ def _planning(result: CheckResult) -> str:
     for row, r in ind.iterrows():
         name = CODE_LISTS["ZBDM"].get(str(r["ZBDM"]), str(r["ZBDM"]))
         verdict = "<span class='bad'>不符合</span>" if row in bad else "符合"
-        rows.append([escape(name), escape(str(r["FW"])), _num(r["GHZ"]), _num(r["SCZ"]), escape(str(r["DW"] or "")), verdict])
+        rows.append([escape(name), _text(r["FW"]), _num(r["GHZ"]), _num(r["SCZ"]), _text(r["DW"]), verdict])
     table = _table(["指标", "范围", "规划许可值", "实测值", "单位", "核实结论"], rows) if rows else "<p>无规划指标表。</p>"
     return table + _counts_by_domain(result, "planning")
 
@@ -75,7 +80,7 @@ def _property(result: CheckResult) -> str:
     rows = []
     for _, r in b.iterrows():
         mine = u[u["ZRZH"] == r["ZRZH"]]
-        rows.append([escape(str(r["ZRZH"])), escape(str(r["JZWMC"])), _num(r["DSCS"], 0), _num(r["DXCS"], 0),
+        rows.append([_text(r["ZRZH"]), _text(r["JZWMC"]), _num(r["DSCS"], 0), _num(r["DXCS"], 0),
                      str(len(mine)), _num(mine["SCTNJZMJ"].sum()), _num(mine["SCFTJZMJ"].sum()), _num(r["SCJZMJ"])])
     table = _table(["自然幢号", "名称", "地上层数", "地下层数", "户数", "套内面积合计 m²", "分摊面积合计 m²", "实测建筑面积 m²"], rows) if rows else ""
     return table + _counts_by_domain(result, "property")
@@ -83,8 +88,8 @@ def _property(result: CheckResult) -> str:
 
 def _cadastral(result: CheckResult) -> str:
     p = result.tables.get("parcel")
-    rows = [[escape(str(r["ZDDM"])), escape(str(r["BDCDYH"])), escape(str(r["ZL"])), _num(r["ZDMJ"]),
-             escape(str(r["YT"])), escape(str(r["QLXZ"]))] for _, r in p.iterrows()]
+    rows = [[_text(r["ZDDM"]), _text(r["BDCDYH"]), _text(r["ZL"]), _num(r["ZDMJ"]), _text(r["YT"]), _text(r["QLXZ"])]
+            for _, r in p.iterrows()]
     table = _table(["宗地代码", "不动产单元号", "坐落", "宗地面积 m²", "土地用途", "权利性质"], rows) if rows else ""
     return table + _counts_by_domain(result, "cadastral")
 

@@ -172,7 +172,16 @@ def build_archive(result: CheckResult, out: Path, raw: Path) -> None:
     }
     (out / "checksums.json").write_bytes(json.dumps(checksums, ensure_ascii=False, indent=2).encode())
     (out / "findings.json").write_bytes(dumps(findings_document(result)))
-    (out / "opinion.html").write_text(render_opinion(result), encoding="utf-8")
+
+
+def _with_opinion(result: CheckResult, build: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Every department's product carries the joint opinion (联合验收意见)."""
+
+    def run(out: Path) -> None:
+        build(out)
+        (out / "opinion.html").write_text(render_opinion(result), encoding="utf-8")
+
+    return run
 
 
 def builders(result: CheckResult, raw: Path) -> dict[str, Callable[[Path], None]]:
@@ -185,4 +194,4 @@ def builders(result: CheckResult, raw: Path) -> dict[str, Callable[[Path], None]
     if result.verdict.verdict != "rejected":
         out["registration"] = lambda d: build_registration(result, d)
         out["housing"] = lambda d: build_housing(result, d)
-    return out
+    return {dep: _with_opinion(result, build) for dep, build in out.items()}

@@ -230,8 +230,11 @@ def parcel_geometry(drawing: Drawing, profile: Profile) -> tuple[ParcelGeometry,
         out.append(make("DXF-006", **where.at(jzd, row.handle, (row.geometry.x, row.geometry.y)), path=drawing.path,
                         reason=f"界址点（句柄 {row.handle}）{radius:g} m 内没有点号注记"))
     if len(texts):
-        near_pt = nearest_labels(texts, pts, radius) if len(pts) else pd.Series([None] * len(texts))
-        for i in np.flatnonzero(pd.Series(near_pt).isna().to_numpy()):
+        near = np.zeros(len(texts), dtype=bool)
+        if len(pts):
+            hit = shapely.STRtree(pts.geometry.values).query_nearest(texts.geometry.values, max_distance=radius)[0]
+            near[hit] = True
+        for i in np.flatnonzero(~near):
             t = texts.iloc[i]
             out.append(make("DXF-006", **where.at(jzd, t["handle"], (t.geometry.x, t.geometry.y)), path=drawing.path,
                             reason=f"点号注记 “{t['text']}” {radius:g} m 内没有界址点"))
