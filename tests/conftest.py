@@ -22,3 +22,11 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def sample_s(tmp_path_factory):
+    """The clean sample package S, written once for the session (read-only use)."""
+    from sample_data import make_package
+
+    return make_package(tmp_path_factory.mktemp("sample-s"), "S")

@@ -1,0 +1,601 @@
+"""Open a package safely: a directory used in place, or a zip extracted under limits.
+
+A package (deliverable.md) is a directory or a ``.zip`` of it, with its files at the root
+or inside one top folder ``<project_id>/…``. :func:`open_package` turns either into an
+:class:`Opened`: the folder holding the files, the files present with their sizes and
+sha256, a checksum of the whole package, and the findings of opening it (PKG-001,
+PKG-006, PKG-007). It never raises for bad input and never writes outside ``workdir``.
+
+Decisions
+---------
+* Operating-system litter (``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``, ``desktop.ini``)
+  is ignored: it is neither extracted nor listed, so it raises no PKG-005.
+* A backslash in a zip entry name is read as a path separator (older Windows tools
+  write them); the name is then judged like any other.
+* Names without the UTF-8 flag are decoded from their raw bytes as: the Info-ZIP Unicode
+  Path extra field when present and matching, else UTF-8, else GBK, else cp437.
+* A duplicated entry name is unsafe (two contents for one path): the first is kept, the
+  others are PKG-006.
+* The compression-ratio limit is applied only once an entry (or the whole extract) is
+  larger than :data:`RATIO_FLOOR_BYTES`: small files legitimately compress far.
+* Files that exist in the package but were not made available (encrypted, corrupt, not
+  reached after a PKG-007 abort, a link) are named in :attr:`Opened.skipped`, so that later
+  stages do not report them again as missing (PKG-003, PKG-008).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.catalogue import make
+from schemas.findings import Finding, Place
+from schemas.profile import Limits
+
+CHUNK = 1 << 16
+RATIO_FLOOR_BYTES = 1 << 20  # ratios of smaller amounts say nothing about a bomb
+JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+JUNK_DIRS = frozenset({"__MACOSX"})
+MANIFEST = "manifest.json"
+PACKAGE_FOLDERS = frozenset({"drawings", "report", "attachments"})
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_UNICODE_PATH_EXTRA = 0x7075
+
+# Magic bytes of archive formats that are not accepted (reason for PKG-001).
+_OTHER_ARCHIVES = (
+    (b"Rar!\x1a\x07", "RAR"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+
+# Reasons are template parameters of the catalogue's PKG-001 / PKG-006 / PKG-007 texts.
+_R = {
+    "missing": "路径不存在：{path}",
+    "not_package": "不是目录或 zip 压缩包",
+    "other_archive": "是 {fmt} 压缩包，只接受 zip",
+    "corrupt": "zip 压缩包已损坏（{error}）",
+    "unreadable": "无法读取（{error}）",
+    "encrypted": "压缩包已加密",
+    "entry_encrypted": "条目 {path} 已加密，无法读取",
+    "entry_corrupt": "条目 {path} 已损坏（{error}）",
+    "entry_unwritable": "条目 {path} 无法解压（{error}）",
+    "file_unreadable": "文件 {path} 无法读取（{error}）",
+    "workdir": "无法在工作目录中解压（{error}）",
+    "absolute": "绝对路径",
+    "drive": "带盘符的路径",
+    "parent": "含上级目录 ..",
+    "link": "链接",
+    "device": "设备文件",
+    "fifo": "管道文件",
+    "socket": "套接字文件",
+    "duplicate": "重复的条目名",
+    "conflict": "与其他条目的路径冲突",
+    "bad_name": "文件名无效",
+    "entries": "条目数 {count} 超过上限 {limit}",
+    "entries_over": "文件数超过上限 {limit}",
+    "total": "解压后总大小超过上限 {limit} 字节",
+    "member": "条目 {path} 解压后大小超过上限 {limit} 字节",
+    "ratio": "条目 {path} 的压缩比超过上限 {limit}",
+    "total_ratio": "整个压缩包的压缩比超过上限 {limit}",
+}
+
+
+@dataclass
+class Opened:
+    """A package opened for reading.
+
+    Attributes
+    ----------
+    root
+        The folder holding the package's files (the directory itself, its single top
+        folder, or the extraction folder), or None when nothing is usable.
+    files
+        Package-relative path (``/`` separators) -> size in bytes, regular files only.
+    sha256
+        Of the zip bytes (of any regular file given), or of the canonical listing of a
+        directory: sorted ``"relpath\\tsha256\\n"`` lines, UTF-8. None if unreadable.
+    findings
+        PKG-001 / PKG-006 / PKG-007 findings of opening.
+    kind
+        ``"dir"``, ``"zip"`` or None.
+    hashes
+        Package-relative path -> sha256 of the files in ``files`` (computed while
+        listing or extracting, so the manifest check need not read them again).
+    skipped
+        Package-relative paths present in the package but not made available (already
+        reported by PKG-001 / PKG-006 / PKG-007).
+    truncated
+        True when extraction was aborted on a limit (PKG-007).
+    """
+
+    root: Path | None
+    files: dict[str, int] = field(default_factory=dict)
+    sha256: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    kind: str | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+    truncated: bool = False
+
+    def path(self, relpath: str) -> Path | None:
+        """The file system path of a package-relative path, or None without a root."""
+        return None if self.root is None else self.root.joinpath(*relpath.split("/"))
+
+
+class _LimitExceeded(Exception):
+    """Internal: stop extraction on a PKG-007 limit."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def open_package(source: Path, workdir: Path, limits: Limits) -> Opened:
+    """Open a package directory or zip.
+
+    Parameters
+    ----------
+    source
+        A package directory or a zip file (detected by its bytes, not its name).
+    workdir
+        Where a zip is extracted (a fresh sub-folder is made in it). Nothing is ever
+        written outside it. Unused for a directory.
+    limits
+        Entry count, total and per-entry size and compression ratio limits (PKG-007).
+
+    Returns
+    -------
+    Opened
+        Never raises for bad input: damage becomes findings.
+    """
+    source = Path(source)
+    try:
+        if source.is_dir():
+            return _open_directory(source, limits)
+        if not source.exists():
+            return _failed(_R["missing"].format(path=source.name or str(source)))
+        if not source.is_file():
+            return _failed(_R["not_package"])
+        return _open_file(source, Path(workdir), limits)
+    except Exception as exc:  # a parser never stops the run
+        return _failed(_R["unreadable"].format(error=_describe(exc)))
+
+
+# --------------------------------------------------------------------------- directory
+
+
+def _open_directory(source: Path, limits: Limits) -> Opened:
+    root = _single_top_folder(source)
+    out = Opened(root=root, kind="dir")
+    total = 0
+    count = 0
+    try:
+        for rel, entry in _walk(root, out):
+            count += 1
+            size = entry.stat(follow_symlinks=False).st_size
+            total += size
+            if count > limits.max_entries:
+                raise _LimitExceeded(_R["entries_over"].format(limit=limits.max_entries))
+            if size > limits.max_member_bytes:
+                raise _LimitExceeded(_R["member"].format(path=rel, limit=limits.max_member_bytes))
+            if total > limits.max_total_bytes:
+                raise _LimitExceeded(_R["total"].format(limit=limits.max_total_bytes))
+            try:
+                out.hashes[rel] = sha256_file(Path(entry.path))
+            except OSError as exc:
+                out.findings.append(
+                    make(
+                        "PKG-001",
+                        Place(file=rel),
+                        reason=_R["file_unreadable"].format(path=rel, error=_describe(exc)),
+                    )
+                )
+                out.skipped.add(rel)
+                continue
+            out.files[rel] = size
+    except _LimitExceeded as exc:
+        out.findings.append(make("PKG-007", Place(), reason=exc.reason))
+        out.truncated = True
+    listing = "".join(f"{rel}\t{out.hashes[rel]}\n" for rel in sorted(out.files))
+    out.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    return out
+
+
+def _single_top_folder(source: Path) -> Path:
+    """The directory, or its only sub-folder when it holds nothing else but litter."""
+    try:
+        entries = [e for e in os.scandir(source) if not _is_junk(e.name)]
+    except OSError:
+        return source
+    if (
+        len(entries) == 1
+        and entries[0].is_dir(follow_symlinks=False)
+        and entries[0].name not in PACKAGE_FOLDERS
+    ):
+        return Path(entries[0].path)
+    return source
+
+
+def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
+    """Regular files under ``root`` (sorted, links not followed); others become PKG-006."""
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            out.findings.append(
+                make(
+                    "PKG-001",
+                    Place(file=prefix.rstrip("/") or None),
+                    reason=_R["unreadable"].format(error=_describe(exc)),
+                )
+            )
+            continue
+        subdirs = []
+        for e in entries:
+            if _is_junk(e.name):
+                continue
+            rel = prefix + e.name
+            if e.is_symlink():
+                out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=_R["link"]))
+                out.skipped.add(rel)
+            elif e.is_dir(follow_symlinks=False):
+                subdirs.append((e.path, rel + "/"))
+            elif e.is_file(follow_symlinks=False):
+                yield rel, e
+            else:
+                reason = _special_reason(e.stat(follow_symlinks=False).st_mode)
+                out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=reason))
+                out.skipped.add(rel)
+        stack.extend(reversed(subdirs))
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def _open_file(source: Path, workdir: Path, limits: Limits) -> Opened:
+    try:
+        with source.open("rb") as fh:
+            head = fh.read(8)
+        digest = sha256_file(source)
+    except OSError as exc:
+        return _failed(_R["unreadable"].format(error=_describe(exc)))
+    if not (head.startswith(b"PK") or zipfile.is_zipfile(source)):
+        fmt = next((name for magic, name in _OTHER_ARCHIVES if head.startswith(magic)), None)
+        reason = _R["other_archive"].format(fmt=fmt) if fmt else _R["not_package"]
+        return _failed(reason, sha256=digest)
+    try:
+        zf = zipfile.ZipFile(source)
+    except (
+        zipfile.BadZipFile,
+        NotImplementedError,
+        UnicodeDecodeError,
+        ValueError,
+        OSError,
+        EOFError,
+    ) as exc:
+        return _failed(_R["corrupt"].format(error=_describe(exc)), sha256=digest)
+    with zf:
+        out = _extract(zf, workdir, limits)
+    out.sha256 = digest
+    return out
+
+
+@dataclass
+class _Entry:
+    info: zipfile.ZipInfo
+    rel: str  # package-relative, before the top folder is stripped
+
+
+def _extract(zf: zipfile.ZipFile, workdir: Path, limits: Limits) -> Opened:
+    out = Opened(root=None, kind="zip")
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        out.findings.append(
+            make(
+                "PKG-007",
+                Place(),
+                reason=_R["entries"].format(count=len(infos), limit=limits.max_entries),
+            )
+        )
+        out.truncated = True
+        return out
+
+    entries = _safe_entries(infos, out)
+    encrypted = [e for e in entries if e.info.flag_bits & 0x1]
+    if entries and len(encrypted) == len(entries):
+        out.findings.append(make("PKG-001", Place(), reason=_R["encrypted"]))
+        return out
+
+    strip = _top_folder([e.rel for e in entries])
+    for e in entries:
+        e.rel = e.rel[len(strip) :] if strip else e.rel
+
+    declared = _declared_limit(entries, limits)
+    if declared:
+        out.findings.append(make("PKG-007", Place(), reason=declared))
+        out.truncated = True
+        out.skipped.update(e.rel for e in entries)
+        return out
+
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        dest = Path(tempfile.mkdtemp(prefix="package-", dir=workdir))
+    except OSError as exc:
+        out.findings.append(
+            make("PKG-001", Place(), reason=_R["workdir"].format(error=_describe(exc)))
+        )
+        return out
+    out.root = dest
+
+    budget = _Budget(limits)
+    for i, e in enumerate(entries):
+        if e.info.flag_bits & 0x1:
+            out.findings.append(
+                make("PKG-001", Place(file=e.rel), reason=_R["entry_encrypted"].format(path=e.rel))
+            )
+            out.skipped.add(e.rel)
+            continue
+        target = dest.joinpath(*e.rel.split("/"))
+        try:
+            if not _inside(dest, target):  # defence in depth: names were already judged
+                raise OSError("outside")
+            size, digest = _copy_entry(zf, e, target, budget)
+        except _LimitExceeded as exc:
+            out.findings.append(make("PKG-007", Place(file=e.rel), reason=exc.reason))
+            out.truncated = True
+            out.skipped.update(x.rel for x in entries[i:])
+            break
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+        ) as exc:
+            out.findings.append(
+                make(
+                    "PKG-001",
+                    Place(file=e.rel),
+                    reason=_R["entry_corrupt"].format(path=e.rel, error=_describe(exc)),
+                )
+            )
+            out.skipped.add(e.rel)
+            continue
+        except OSError as exc:
+            out.findings.append(
+                make(
+                    "PKG-001",
+                    Place(file=e.rel),
+                    reason=_R["entry_unwritable"].format(path=e.rel, error=_describe(exc)),
+                )
+            )
+            out.skipped.add(e.rel)
+            continue
+        out.files[e.rel] = size
+        out.hashes[e.rel] = digest
+    return out
+
+
+def _safe_entries(infos: list[zipfile.ZipInfo], out: Opened) -> list[_Entry]:
+    """File entries with safe, decoded, normalised names; the rest become PKG-006."""
+    safe: list[_Entry] = []
+    seen: set[str] = set()  # file paths kept
+    folders: set[str] = set()  # every parent folder of a kept file
+    for info in infos:
+        name = _decoded_name(info)
+        mode = info.external_attr >> 16
+        raw_parts = name.replace("\\", "/").split("/")
+        parts = [p for p in raw_parts if p not in ("", ".")]
+        rel = "/".join(parts)
+        reason = _unsafe_path(name, raw_parts)
+        if reason is None and mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+            reason = _special_reason(mode)
+            if rel:
+                out.skipped.add(rel)  # a safe name that is not a regular file
+        if reason is not None:
+            out.findings.append(make("PKG-006", Place(file=name), path=name, reason=reason))
+            continue
+        if not parts or any(p in JUNK_DIRS for p in parts) or parts[-1] in JUNK_NAMES:
+            continue
+        if info.is_dir() or name.endswith(("/", "\\")) or (mode and stat.S_ISDIR(mode)):
+            continue  # directory entries are not files
+        if rel in seen:
+            out.findings.append(make("PKG-006", Place(file=rel), path=name, reason=_R["duplicate"]))
+            continue
+        parents = ["/".join(parts[:k]) for k in range(1, len(parts))]
+        if rel in folders or any(p in seen for p in parents):
+            out.findings.append(make("PKG-006", Place(file=rel), path=name, reason=_R["conflict"]))
+            continue
+        seen.add(rel)
+        folders.update(parents)
+        safe.append(_Entry(info, rel))
+    return safe
+
+
+def _unsafe_path(name: str, raw_parts: list[str]) -> str | None:
+    """Why an entry name could write outside the extraction folder, or None."""
+    if name.startswith(("/", "\\")):
+        return _R["absolute"]
+    if _DRIVE.match(name):
+        return _R["drive"]
+    if ".." in raw_parts:
+        return _R["parent"]
+    if "\x00" in name:
+        return _R["bad_name"]
+    return None
+
+
+def _top_folder(rels: list[str]) -> str:
+    """``"<top>/"`` when every file sits inside one top folder, else ``""``.
+
+    A package's own folders (``drawings`` …) are never taken for a top folder.
+    """
+    if not rels or MANIFEST in rels:
+        return ""
+    tops = {r.split("/", 1)[0] for r in rels}
+    if len(tops) == 1 and all("/" in r for r in rels):
+        top = tops.pop()
+        if top not in PACKAGE_FOLDERS:
+            return top + "/"
+    return ""
+
+
+def _declared_limit(entries: list[_Entry], limits: Limits) -> str | None:
+    """A PKG-007 reason from the sizes the zip declares (checked again while copying)."""
+    total = 0
+    packed = 0
+    for e in entries:
+        size, comp = e.info.file_size, e.info.compress_size
+        if size > limits.max_member_bytes:
+            return _R["member"].format(path=e.rel, limit=limits.max_member_bytes)
+        if size > RATIO_FLOOR_BYTES and size > limits.max_ratio * max(comp, 1):
+            return _R["ratio"].format(path=e.rel, limit=limits.max_ratio)
+        total += size
+        packed += comp
+    if total > limits.max_total_bytes:
+        return _R["total"].format(limit=limits.max_total_bytes)
+    if total > RATIO_FLOOR_BYTES and total > limits.max_ratio * max(packed, 1):
+        return _R["total_ratio"].format(limit=limits.max_ratio)
+    return None
+
+
+class _Budget:
+    """Byte counters for the actual (not declared) sizes while copying."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total = 0
+        self.packed = 0
+
+    def check(self, rel: str, written: int, comp: int) -> None:
+        lim = self.limits
+        if written > lim.max_member_bytes:
+            raise _LimitExceeded(_R["member"].format(path=rel, limit=lim.max_member_bytes))
+        if written > RATIO_FLOOR_BYTES and written > lim.max_ratio * max(comp, 1):
+            raise _LimitExceeded(_R["ratio"].format(path=rel, limit=lim.max_ratio))
+        total = self.total + written
+        if total > lim.max_total_bytes:
+            raise _LimitExceeded(_R["total"].format(limit=lim.max_total_bytes))
+        packed = self.packed + comp
+        if total > RATIO_FLOOR_BYTES and total > lim.max_ratio * max(packed, 1):
+            raise _LimitExceeded(_R["total_ratio"].format(limit=lim.max_ratio))
+
+
+def _copy_entry(zf: zipfile.ZipFile, e: _Entry, target: Path, budget: _Budget) -> tuple[int, str]:
+    """Stream one entry to ``target`` with a byte counter; remove the partial file on error."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    written = 0
+    comp = e.info.compress_size
+    try:
+        with zf.open(e.info) as src, open(target, "xb") as dst:
+            while True:
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                written += len(chunk)
+                budget.check(e.rel, written, comp)
+                h.update(chunk)
+                dst.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    budget.total += written
+    budget.packed += comp
+    return written, h.hexdigest()
+
+
+def _decoded_name(info: zipfile.ZipInfo) -> str:
+    """The entry name, re-decoded when the zip did not flag it as UTF-8."""
+    name = info.orig_filename
+    if info.flag_bits & 0x800:
+        return name
+    try:
+        raw = name.encode("cp437")
+    except UnicodeEncodeError:  # decoded with another metadata encoding
+        return name
+    if raw.isascii():
+        return name
+    unicode_path = _unicode_path_extra(info.extra, raw)
+    if unicode_path is not None:
+        return unicode_path
+    for encoding in ("utf-8", "gbk"):
+        try:
+            decoded = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if decoded.encode(encoding) == raw:
+            return decoded
+    return name
+
+
+def _unicode_path_extra(extra: bytes, raw: bytes) -> str | None:
+    """The Info-ZIP Unicode Path (0x7075) of an entry when it matches the raw name."""
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + size]
+        if tag == _UNICODE_PATH_EXTRA and len(body) >= 5 and body[0] == 1:
+            (crc,) = struct.unpack_from("<L", body, 1)
+            if crc == zlib.crc32(raw):
+                try:
+                    return body[5:].decode("utf-8")
+                except UnicodeDecodeError:
+                    return None
+        i += 4 + size
+    return None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _failed(reason: str, sha256: str | None = None) -> Opened:
+    return Opened(root=None, sha256=sha256, findings=[make("PKG-001", Place(), reason=reason)])
+
+
+def _is_junk(name: str) -> bool:
+    return name in JUNK_NAMES or name in JUNK_DIRS
+
+
+def _special_reason(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return _R["link"]
+    if stat.S_ISFIFO(mode):
+        return _R["fifo"]
+    if stat.S_ISSOCK(mode):
+        return _R["socket"]
+    return _R["device"]
+
+
+def _inside(base: Path, target: Path) -> bool:
+    base_r = os.path.realpath(base)
+    return os.path.commonpath([base_r, os.path.realpath(target)]) == base_r
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 hex digest of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,116 @@
+"""The Prefect flows end to end: store once, check, record revisions, publish every product."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from flows.pipeline import precheck, workspace
+from flows.results import findings_document
+from schemas.profile import load_profile
+
+PLANNING_LAYERS = {"indicators", "site_boundary", "road_red_lines", "footprints", "green_areas", "setbacks", "findings"}
+REGISTRATION_LAYERS = {"parcels", "boundary_points", "buildings", "floors", "units", "findings"}
+HOUSING_LAYERS = {"units", "shared_parts", "findings"}
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def layers(path: Path) -> set[str]:
+    return {name for name, _ in pyogrio.list_layers(path)}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return tmp_path_factory.mktemp("store")
+
+
+def test_findings_document_has_the_contract_fields(sample_s, tmp_path):
+    with workspace(tmp_path) as wd:
+        result = precheck(sample_s, load_profile(), wd)
+    doc = findings_document(result)
+    for key in ("spec_version", "project_id", "package_sha256", "ruleset_version", "profile", "checked_at", "verdict", "counts", "findings"):
+        assert key in doc
+    assert doc["project_id"] == "LC-KFQ-2022-0137" and doc["verdict"] == "accepted"
+    assert doc["counts"] == {"error": 0, "warning": 0, "info": 0}
+    assert len(doc["package_sha256"]) == 64
+
+
+def test_submit_publishes_four_products_and_resubmission_changes_nothing(prefect_harness, sample_s, store, tmp_path):
+    from flows.pipeline import submit_package
+    from flows.store import Store
+
+    first = submit_package(str(sample_s), str(store), "liaocheng")
+    assert first.revision == 1 and first.is_new
+    assert set(first.published) == {"planning", "registration", "housing", "archive"}
+    root = store / "products"
+    planning = Path(first.published["planning"])
+    assert layers(planning / "planning.gpkg") == PLANNING_LAYERS
+    assert layers(Path(first.published["registration"]) / "registration.gpkg") == REGISTRATION_LAYERS
+    assert layers(Path(first.published["housing"]) / "housing.gpkg") == HOUSING_LAYERS
+    archive = Path(first.published["archive"])
+    assert tree_digest(archive / "package" / sample_s.name) == tree_digest(sample_s) or (archive / "package").exists()
+    assert json.loads((archive / "findings.json").read_text(encoding="utf-8"))["verdict"] == "accepted"
+    for dep in first.published.values():
+        assert (Path(dep) / "opinion.html").read_text(encoding="utf-8").count("联合验收意见") >= 1
+    units = pyogrio.read_dataframe(Path(first.published["registration"]) / "registration.gpkg", layer="units")
+    assert len(units) == 24
+    setbacks = pyogrio.read_dataframe(planning / "planning.gpkg", layer="setbacks")
+    assert setbacks["computed"].notna().all() and (setbacks["verdict"] == "符合").all()
+
+    before = tree_digest(root)
+    again = submit_package(str(sample_s), str(store), "liaocheng")
+    assert (again.revision, again.is_new) == (1, False)
+    assert tree_digest(root) == before  # nothing published changed
+    assert len(Store(store).revisions("LC-KFQ-2022-0137")) == 1
+
+
+def test_changed_package_makes_revision_two_and_keeps_one(prefect_harness, sample_s, store, tmp_path):
+    from flows.pipeline import submit_package
+
+    submit_package(str(sample_s), str(store), "liaocheng")
+    r1 = tree_digest(store / "products" / "planning" / "LC-KFQ-2022-0137" / "r1")
+    changed = tmp_path / sample_s.name
+    shutil.copytree(sample_s, changed)
+    (changed / "attachments").mkdir()
+    (changed / "attachments" / "说明.txt").write_text("补充说明", encoding="utf-8")
+    second = submit_package(str(changed), str(store), "liaocheng")
+    assert (second.revision, second.is_new) == (2, True)
+    assert any(f.code == "PKG-005" for f in second.result.findings)
+    assert tree_digest(store / "products" / "planning" / "LC-KFQ-2022-0137" / "r1") == r1
+
+
+def test_raw_package_is_stored_once_by_sha256(prefect_harness, sample_s, store):
+    from flows.store import Store
+
+    s = Store(store)
+    stored = [p for p in s.packages()]
+    shas = [p.sha256 for p in stored]
+    assert len(shas) == len(set(shas)) >= 1
+    assert all(s.verify_raw(sha) for sha in shas)
+
+
+def test_check_flow_writes_findings_and_artifacts(prefect_harness, sample_s, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.pipeline import check_package
+
+    out = tmp_path / "findings.json"
+    doc = check_package(str(sample_s), "liaocheng", str(out))
+    assert json.loads(out.read_text(encoding="utf-8"))["verdict"] == doc["verdict"] == "accepted"
+
+    import asyncio
+
+    async def keys():
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts()}
+
+    found = asyncio.run(keys())
+    assert "summary-lc-kfq-2022-0137" in found and "findings-lc-kfq-2022-0137" in found

@@ -1,0 +1,346 @@
+"""Opening packages: directories, zips, and zips that try to do harm."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from parsers.archive import Opened, open_package
+from schemas.profile import Limits
+
+LIMITS = Limits()
+
+
+def codes(opened: Opened) -> list[str]:
+    return [f.code for f in opened.findings]
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def make_zip(
+    entries: list[tuple[str | zipfile.ZipInfo, bytes]], compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are written on purpose
+        with zipfile.ZipFile(buf, "w", compression) as zf:
+            for name, data in entries:
+                zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def headers_of(data: bytes, name: bytes) -> list[tuple[int, int]]:
+    """(offset of the local header, offset of the central record) of an entry name."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        locals_ = [i.header_offset for i in zf.infolist() if i.orig_filename.encode() == name]
+    centrals = []
+    pos = data.find(b"PK\x01\x02")
+    while pos != -1:
+        (n_len,) = struct.unpack_from("<H", data, pos + 28)
+        if data[pos + 46 : pos + 46 + n_len] == name:
+            centrals.append(pos)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    return list(zip(locals_, centrals, strict=True))
+
+
+def patch_flags(data: bytes, name: bytes, bits: int) -> bytes:
+    """Set general-purpose flag bits of an entry in both of its headers."""
+    buf = bytearray(data)
+    for local, central in headers_of(data, name):
+        for off in (local + 6, central + 8):
+            (flags,) = struct.unpack_from("<H", buf, off)
+            struct.pack_into("<H", buf, off, flags | bits)
+    return bytes(buf)
+
+
+def snapshot(root: Path, exclude: Path) -> set[str]:
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if exclude not in p.parents and p != exclude
+    }
+
+
+# --------------------------------------------------------------------------- directories
+
+
+def test_directory_package_used_in_place(tmp_path: Path) -> None:
+    pkg = tmp_path / "LC-1"
+    files = {"manifest.json": b"{}", "report.xlsx": b"x" * 10, "drawings/site.dxf": b"0\nEOF\n"}
+    write_tree(pkg, files)
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert opened.findings == []
+    assert opened.root == pkg
+    assert opened.kind == "dir"
+    assert opened.files == {k: len(v) for k, v in files.items()}
+    listing = "".join(f"{rel}\t{hashlib.sha256(files[rel]).hexdigest()}\n" for rel in sorted(files))
+    assert opened.sha256 == hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    assert not (tmp_path / "work").exists()  # nothing extracted for a directory
+
+
+def test_directory_with_single_top_folder(tmp_path: Path) -> None:
+    write_tree(tmp_path / "outer" / "LC-1", {"manifest.json": b"{}", "drawings/site.dxf": b"x"})
+    (tmp_path / "outer" / ".DS_Store").write_bytes(b"junk")
+    opened = open_package(tmp_path / "outer", tmp_path / "work", LIMITS)
+    assert opened.root == tmp_path / "outer" / "LC-1"
+    assert set(opened.files) == {"manifest.json", "drawings/site.dxf"}
+
+
+def test_directory_symlink_not_followed(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}"})
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    os.symlink(secret, pkg / "attachments.txt")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006"]
+    assert opened.findings[0].object.file == "attachments.txt"
+    assert "attachments.txt" not in opened.files
+    assert "attachments.txt" in opened.skipped
+
+
+# --------------------------------------------------------------------------- zips
+
+
+def test_zip_at_root(tmp_path: Path) -> None:
+    data = make_zip([("manifest.json", b"{}"), ("drawings/site.dxf", b"abc"), ("drawings/", b"")])
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(data)
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert opened.findings == []
+    assert opened.kind == "zip"
+    assert opened.files == {"manifest.json": 2, "drawings/site.dxf": 3}
+    assert opened.sha256 == hashlib.sha256(data).hexdigest()
+    assert opened.root is not None and (tmp_path / "work") in opened.root.parents
+    assert (opened.root / "drawings" / "site.dxf").read_bytes() == b"abc"
+    assert opened.hashes["drawings/site.dxf"] == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_zip_detected_by_bytes_not_name(tmp_path: Path) -> None:
+    src = tmp_path / "upload.bin"
+    src.write_bytes(make_zip([("manifest.json", b"{}")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert opened.findings == [] and set(opened.files) == {"manifest.json"}
+
+
+def test_zip_with_top_folder_is_stripped(tmp_path: Path) -> None:
+    data = make_zip(
+        [
+            ("LC-KFQ-2022-0137/", b""),
+            ("LC-KFQ-2022-0137/manifest.json", b"{}"),
+            ("LC-KFQ-2022-0137/drawings/floors/0001.dxf", b"x"),
+            ("__MACOSX/LC-KFQ-2022-0137/._manifest.json", b"junk"),
+        ]
+    )
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(data)
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert opened.findings == []
+    assert set(opened.files) == {"manifest.json", "drawings/floors/0001.dxf"}
+
+
+def test_zip_backslash_names(tmp_path: Path) -> None:
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([("LC\\manifest.json", b"{}"), ("LC\\drawings\\site.dxf", b"x")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert set(opened.files) == {"manifest.json", "drawings/site.dxf"}
+
+
+def test_parent_entry_is_refused_and_nothing_written_outside(tmp_path: Path) -> None:
+    work = tmp_path / "a" / "work"
+    work.mkdir(parents=True)
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(
+        make_zip([("manifest.json", b"{}"), ("../evil", b"x"), ("drawings/../../evil2", b"y")])
+    )
+    before = snapshot(tmp_path, work)
+    opened = open_package(src, work, LIMITS)
+    assert snapshot(tmp_path, work) == before
+    assert sorted(codes(opened)) == ["PKG-006", "PKG-006"]
+    assert {f.object.file for f in opened.findings} == {"../evil", "drawings/../../evil2"}
+    assert set(opened.files) == {"manifest.json"}
+    assert not any(p.name.startswith("evil") for p in tmp_path.rglob("*"))
+
+
+def test_absolute_and_drive_entries_are_refused(tmp_path: Path) -> None:
+    target = tmp_path / "abs_evil"
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([(str(target), b"x"), ("C:/evil", b"y"), ("manifest.json", b"{}")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006", "PKG-006"]
+    assert not target.exists()
+    assert set(opened.files) == {"manifest.json"}
+
+
+def test_symlink_and_device_entries_are_refused(tmp_path: Path) -> None:
+    link = zipfile.ZipInfo("drawings/site.dxf")
+    link.create_system = 3
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    fifo = zipfile.ZipInfo("pipe")
+    fifo.create_system = 3
+    fifo.external_attr = (stat.S_IFIFO | 0o644) << 16
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([(link, b"/etc/passwd"), (fifo, b""), ("manifest.json", b"{}")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006", "PKG-006"]
+    assert [f.object.file for f in opened.findings] == ["drawings/site.dxf", "pipe"]
+    assert set(opened.files) == {"manifest.json"}
+    assert "drawings/site.dxf" in opened.skipped  # present, so not "missing" later
+    assert opened.root is not None and not (opened.root / "drawings" / "site.dxf").exists()
+
+
+def test_duplicate_entry_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([("manifest.json", b"{}"), ("manifest.json", b"[]")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006"]
+    assert opened.root is not None and (opened.root / "manifest.json").read_bytes() == b"{}"
+
+
+def _extracted_bytes(work: Path) -> int:
+    return sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
+
+
+def test_zip_bomb_over_ratio_and_total(tmp_path: Path) -> None:
+    limits = Limits(max_ratio=100, max_total_bytes=10 << 20)
+    src = tmp_path / "bomb.zip"
+    src.write_bytes(
+        make_zip([("manifest.json", b"{}"), ("attachments/zeros.bin", bytes(50 << 20))])
+    )
+    assert src.stat().st_size < 200_000
+    work = tmp_path / "work"
+    opened = open_package(src, work, limits)
+    assert "PKG-007" in codes(opened)
+    assert opened.truncated
+    assert "attachments/zeros.bin" not in opened.files
+    assert "attachments/zeros.bin" in opened.skipped
+    assert _extracted_bytes(work) <= limits.max_total_bytes
+
+
+def test_zip_bomb_with_lying_header_is_bounded(tmp_path: Path) -> None:
+    limits = Limits(max_ratio=100, max_total_bytes=10 << 20, max_member_bytes=5 << 20)
+    data = bytearray(make_zip([("zeros.bin", bytes(50 << 20))]))
+    for local, central in headers_of(bytes(data), b"zeros.bin"):  # declare 1 000 bytes
+        struct.pack_into("<L", data, local + 22, 1000)
+        struct.pack_into("<L", data, central + 24, 1000)
+    src = tmp_path / "bomb.zip"
+    src.write_bytes(bytes(data))
+    work = tmp_path / "work"
+    opened = open_package(src, work, limits)
+    assert set(codes(opened)) <= {"PKG-001", "PKG-007"} and opened.findings
+    assert "zeros.bin" not in opened.files
+    assert _extracted_bytes(work) <= limits.max_member_bytes
+
+
+def test_too_many_entries(tmp_path: Path) -> None:
+    src = tmp_path / "many.zip"
+    src.write_bytes(make_zip([(f"attachments/{i}.txt", b"x") for i in range(30)]))
+    opened = open_package(src, tmp_path / "work", Limits(max_entries=20))
+    assert codes(opened) == ["PKG-007"]
+    assert opened.root is None and opened.files == {}
+    assert opened.sha256 is not None
+
+
+def test_encrypted_entry(tmp_path: Path) -> None:
+    data = make_zip([("manifest.json", b"{}"), ("report.xlsx", b"secret")], zipfile.ZIP_STORED)
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(patch_flags(data, b"report.xlsx", 0x1))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-001"]
+    assert opened.findings[0].object.file == "report.xlsx"
+    assert set(opened.files) == {"manifest.json"}
+    assert "report.xlsx" in opened.skipped
+
+
+def test_fully_encrypted_zip_is_one_finding(tmp_path: Path) -> None:
+    data = make_zip([("manifest.json", b"{}"), ("report.xlsx", b"secret")], zipfile.ZIP_STORED)
+    data = patch_flags(patch_flags(data, b"manifest.json", 0x1), b"report.xlsx", 0x1)
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(data)
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-001"]
+    assert opened.findings[0].object.file is None
+    assert opened.root is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"just some text, not a package", b"Rar!\x1a\x07\x00rest", b"PK\x03\x04" + b"\x00" * 100, b""],
+    ids=["text", "rar", "corrupt-zip", "empty-file"],
+)
+def test_not_a_package(tmp_path: Path, content: bytes) -> None:
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(content)
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-001"]
+    assert opened.root is None
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    opened = open_package(tmp_path / "nope.zip", tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-001"]
+    assert opened.root is None and opened.sha256 is None
+
+
+def test_gbk_file_name_is_decoded(tmp_path: Path) -> None:
+    name = "attachments/说明.txt"
+    raw = name.encode("gbk")
+    placeholder = "attachments/" + "X" * (len(raw) - len("attachments/"))
+    data = make_zip([("manifest.json", b"{}"), (placeholder, b"gbk")])
+    data = data.replace(placeholder.encode("ascii"), raw)  # a GBK name, UTF-8 flag unset
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(data)
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert opened.findings == []
+    assert set(opened.files) == {"manifest.json", name}
+    assert (
+        opened.root is not None
+        and (opened.root / "attachments" / "说明.txt").read_bytes() == b"gbk"
+    )
+
+
+def test_utf8_flagged_name_is_kept(tmp_path: Path) -> None:
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([("LC/drawings/floors/0001.dxf", b"x"), ("LC/附件/照片.txt", b"y")]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert set(opened.files) == {"drawings/floors/0001.dxf", "附件/照片.txt"}
+
+
+def test_empty_zip_is_usable_but_empty(tmp_path: Path) -> None:
+    src = tmp_path / "pkg.zip"
+    src.write_bytes(make_zip([]))
+    opened = open_package(src, tmp_path / "work", LIMITS)
+    assert opened.findings == [] and opened.files == {} and opened.root is not None
+
+
+def test_stream_counter_stops_even_when_declared_sizes_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import parsers.archive as archive
+
+    monkeypatch.setattr(archive, "_declared_limit", lambda entries, limits: None)
+    limits = Limits(max_ratio=100, max_total_bytes=10 << 20)
+    src = tmp_path / "bomb.zip"
+    src.write_bytes(
+        make_zip([("manifest.json", b"{}"), ("zeros.bin", bytes(50 << 20)), ("z.txt", b"z")])
+    )
+    work = tmp_path / "work"
+    opened = open_package(src, work, limits)
+    assert codes(opened) == ["PKG-007"]
+    assert opened.findings[0].object.file == "zeros.bin"
+    assert opened.truncated and {"zeros.bin", "z.txt"} <= opened.skipped
+    assert set(opened.files) == {"manifest.json"}  # what was safe before the abort
+    assert _extracted_bytes(work) <= 2 * archive.RATIO_FLOOR_BYTES

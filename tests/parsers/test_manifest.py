@@ -1,0 +1,213 @@
+"""manifest.json, checksums, required parts and unsupported drawings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from parsers.archive import Opened, open_package
+from parsers.manifest import missing_floor_plans, missing_parts, read_manifest
+from schemas.findings import Finding
+from schemas.profile import Limits
+
+DXF = b"  0\nSECTION\n  2\nENTITIES\n  0\nENDSEC\n  0\nEOF\n"
+COMPLETE = {
+    "report.xlsx": b"PK fake workbook",
+    "drawings/site.dxf": DXF,
+    "drawings/parcel.dxf": DXF,
+    "drawings/floors/0001.dxf": DXF,
+    "attachments/scan.pdf": b"%PDF-1.4 scan",
+}
+
+
+def manifest_for(listed: dict[str, bytes], **override: object) -> dict:
+    doc = {
+        "spec_version": "1",
+        "project_id": "LC-KFQ-2022-0137",
+        "survey_org": "聊城市某测绘有限公司",
+        "created": "2022-05-06T10:00:00+08:00",
+        "files": [{"path": p, "sha256": hashlib.sha256(d).hexdigest()} for p, d in listed.items()],
+    }
+    doc.update(override)
+    return doc
+
+
+def package(
+    tmp_path: Path,
+    files: dict[str, bytes],
+    manifest: dict | bytes | None = None,
+) -> Opened:
+    root = tmp_path / "pkg"
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    root.mkdir(parents=True, exist_ok=True)
+    if manifest is not None:
+        raw = (
+            manifest
+            if isinstance(manifest, bytes)
+            else json.dumps(manifest, ensure_ascii=False).encode()
+        )
+        (root / "manifest.json").write_bytes(raw)
+    return open_package(root, tmp_path / "work", Limits())
+
+
+def found(findings: list[Finding]) -> list[tuple[str, str | None]]:
+    return sorted((f.code, f.object.file) for f in findings)
+
+
+def test_valid_manifest(tmp_path: Path) -> None:
+    opened = package(tmp_path, COMPLETE, manifest_for(COMPLETE))
+    manifest, findings = read_manifest(opened)
+    assert findings == []
+    assert manifest is not None and manifest["project_id"] == "LC-KFQ-2022-0137"
+    assert missing_parts(opened) == []
+    assert missing_floor_plans(opened, ["0001"]) == []
+
+
+def test_manifest_missing(tmp_path: Path) -> None:
+    manifest, findings = read_manifest(package(tmp_path, COMPLETE))
+    assert manifest is None
+    assert found(findings) == [("PKG-002", "manifest.json")]
+
+
+def test_manifest_not_json(tmp_path: Path) -> None:
+    manifest, findings = read_manifest(package(tmp_path, COMPLETE, b'{"spec_version": "1",'))
+    assert manifest is None
+    assert found(findings) == [("PKG-002", "manifest.json")]
+
+
+def test_manifest_not_utf8_and_not_object(tmp_path: Path) -> None:
+    _, findings = read_manifest(package(tmp_path, {}, '{"survey_org": "测绘"}'.encode("gbk")))
+    assert [f.code for f in findings] == ["PKG-002"]
+    _, findings = read_manifest(package(tmp_path / "b", {}, b"[1, 2]"))
+    assert [f.code for f in findings] == ["PKG-002"]
+
+
+def test_manifest_with_bom_is_read(tmp_path: Path) -> None:
+    raw = b"\xef\xbb\xbf" + json.dumps(manifest_for(COMPLETE)).encode()
+    manifest, findings = read_manifest(package(tmp_path, COMPLETE, raw))
+    assert manifest is not None and findings == []
+
+
+def test_manifest_bad_schema(tmp_path: Path) -> None:
+    doc = manifest_for(COMPLETE, spec_version=1, survey_org=None)
+    del doc["project_id"]
+    doc["files"][0]["sha256"] = "not-a-hash"
+    doc["files"].append("drawings/extra.dxf")
+    manifest, findings = read_manifest(package(tmp_path, COMPLETE, doc))
+    assert manifest is not None  # still returned: it is a JSON object
+    assert {f.code for f in findings} == {"PKG-002"}
+    assert sorted(f.object.key for f in findings) == sorted(
+        ["spec_version", "project_id", "survey_org", "report.xlsx", "files[6]"]
+    )
+
+
+def test_files_not_a_list_skips_file_checks(tmp_path: Path) -> None:
+    _, findings = read_manifest(package(tmp_path, COMPLETE, manifest_for(COMPLETE, files={})))
+    assert [(f.code, f.object.key) for f in findings] == [("PKG-002", "files")]
+
+
+def test_listed_file_missing(tmp_path: Path) -> None:
+    present = {k: v for k, v in COMPLETE.items() if k != "drawings/parcel.dxf"}
+    _, findings = read_manifest(package(tmp_path, present, manifest_for(COMPLETE)))
+    assert found(findings) == [("PKG-003", "drawings/parcel.dxf")]
+
+
+def test_checksum_mismatch(tmp_path: Path) -> None:
+    changed = dict(COMPLETE, **{"drawings/site.dxf": DXF + b"999\nchanged\n"})
+    _, findings = read_manifest(package(tmp_path, changed, manifest_for(COMPLETE)))
+    assert found(findings) == [("PKG-004", "drawings/site.dxf")]
+    f = findings[0]
+    assert f.expected == hashlib.sha256(DXF).hexdigest()
+    assert f.actual == hashlib.sha256(changed["drawings/site.dxf"]).hexdigest()
+
+
+def test_unlisted_file_is_a_warning(tmp_path: Path) -> None:
+    extra = dict(COMPLETE, **{"attachments/note.txt": b"note"})
+    _, findings = read_manifest(package(tmp_path, extra, manifest_for(COMPLETE)))
+    assert found(findings) == [("PKG-005", "attachments/note.txt")]
+    assert findings[0].severity == "warning"
+
+
+def test_listed_path_outside_the_package(tmp_path: Path) -> None:
+    doc = manifest_for(COMPLETE)
+    doc["files"] += [
+        {"path": "../secret.txt", "sha256": "0" * 64},
+        {"path": "/etc/passwd", "sha256": "0" * 64},
+        {"path": "drawings\\site.dxf", "sha256": "0" * 64},
+    ]
+    _, findings = read_manifest(package(tmp_path, COMPLETE, doc))
+    assert [f.code for f in findings] == ["PKG-002"] * 3
+    assert [f.object.key for f in findings] == [
+        "../secret.txt",
+        "/etc/passwd",
+        "drawings\\site.dxf",
+    ]
+
+
+def test_unsupported_drawings(tmp_path: Path) -> None:
+    files = dict(COMPLETE)
+    files["drawings/site.dxf"] = b"AC1032\x00\x00\x00binary dwg"
+    files["drawings/floors/0002.dwg"] = b"AC1027..."
+    files["drawings/parcel.pdf"] = b"%PDF-1.7"
+    del files["drawings/parcel.dxf"]
+    opened = package(tmp_path, files, manifest_for(files))
+    _, findings = read_manifest(opened)
+    assert found(findings) == [
+        ("PKG-009", "drawings/floors/0002.dwg"),
+        ("PKG-009", "drawings/parcel.pdf"),
+        ("PKG-009", "drawings/site.dxf"),
+    ]
+    assert {f.object.file: f.message for f in findings}["drawings/site.dxf"].count("DWG") == 1
+    # the attachments PDF is not a drawing; a DWG/PDF stand-in is PKG-009, never PKG-008 too
+    assert missing_parts(opened) == []
+    assert missing_floor_plans(opened, ["0001", "0002"]) == []
+
+
+def test_missing_parts(tmp_path: Path) -> None:
+    opened = package(tmp_path, {"attachments/a.pdf": b"%PDF"}, manifest_for({}))
+    assert found(missing_parts(opened)) == [
+        ("PKG-008", "drawings/parcel.dxf"),
+        ("PKG-008", "drawings/site.dxf"),
+        ("PKG-008", "report.xlsx"),
+    ]
+
+
+def test_both_report_forms_is_one_finding(tmp_path: Path) -> None:
+    files = dict(COMPLETE, **{"report/户.csv": b"BDCDYH\n"})
+    opened = package(tmp_path, files, manifest_for(files))
+    assert found(missing_parts(opened)) == [("PKG-008", "report/")]
+
+
+def test_csv_form_alone_is_enough(tmp_path: Path) -> None:
+    files = {k: v for k, v in COMPLETE.items() if k != "report.xlsx"}
+    files["report/户.csv"] = b"BDCDYH\n"
+    opened = package(tmp_path, files, manifest_for(files))
+    assert missing_parts(opened) == []
+
+
+def test_missing_floor_plans(tmp_path: Path) -> None:
+    opened = package(tmp_path, COMPLETE, manifest_for(COMPLETE))
+    findings = missing_floor_plans(opened, ["0001", "0003", "0003", "12", "0002"])
+    assert found(findings) == [
+        ("PKG-008", "drawings/floors/0002.dxf"),
+        ("PKG-008", "drawings/floors/0003.dxf"),
+    ]
+
+
+def test_nothing_more_when_package_could_not_be_opened(tmp_path: Path) -> None:
+    opened = open_package(tmp_path / "missing.zip", tmp_path / "work", Limits())
+    assert read_manifest(opened) == (None, [])
+    assert missing_parts(opened) == []
+    assert missing_floor_plans(opened, ["0001"]) == []
+
+
+def test_skipped_files_are_not_reported_missing(tmp_path: Path) -> None:
+    opened = package(tmp_path, {}, manifest_for(COMPLETE))
+    opened.skipped |= set(COMPLETE)  # e.g. encrypted entries, already PKG-001
+    _, findings = read_manifest(opened)
+    assert findings == []
+    assert missing_parts(opened) == []
+    assert missing_floor_plans(opened, ["0001"]) == []
