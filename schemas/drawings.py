@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from parsers.floor_labels import parse_floor_labels
-from parsers.labels import nearest_labels, orphan_labels, polygons
+from parsers.labels import join, nearest_labels
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.package import Drawing, Package
@@ -75,25 +75,50 @@ class Geometry:
 # ---------------------------------------------------------------- generic drawing judgments
 
 
-def _rep_points(geoms: gpd.GeoSeries) -> np.ndarray:
-    """A point on each geometry (NaN for empty)."""
-    pts = shapely.point_on_surface(shapely.make_valid(geoms.values)) if len(geoms) else np.array([])
-    return shapely.get_coordinates(pts) if len(pts) else np.empty((0, 2))
+def _rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
+    """A point on each geometry (NaN where there is none); invalid ones are made valid first."""
+    values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
+    if not len(values):
+        return np.empty((0, 2))
+    bad = ~shapely.is_valid(values)
+    if bad.any():
+        values = values.copy()
+        values[bad] = shapely.make_valid(values[bad])
+    pts = shapely.point_on_surface(values)
+    out = np.full((len(values), 2), np.nan)
+    ok = ~shapely.is_empty(pts) & ~shapely.is_missing(pts)
+    out[ok] = shapely.get_coordinates(pts[ok])
+    return out
+
+
+def _rep(polys: gpd.GeoDataFrame, i: int) -> tuple[float, float]:
+    """The representative point of one polygon (for a finding's place)."""
+    return tuple(_rep_points(polys.geometry.values[i : i + 1])[0])
 
 
 class _Where:
-    """Places of a drawing's entities: project coordinates or floor-plan-local ones."""
+    """Places of a drawing's entities: project coordinates, or floor-plan-local ones.
 
-    def __init__(self, drawing: Drawing, local: bool):
+    Floor plans are checked together as one drawing in which plan ``f`` is shifted east by
+    ``offsets[f]``; a place names its own file and gives its point with the shift removed.
+    """
+
+    def __init__(self, drawing: Drawing, local: bool, offsets: dict[str, float] | None = None):
         self.file = drawing.path
         self.local = local
+        self.offsets = offsets or {}
 
-    def at(self, layer: str, handle: str | None, xy: tuple[float, float] | None, **kw) -> dict:
-        place = Place(file=self.file, layer=layer, handle=handle, **kw)
+    def at(self, layer: str, handle: str | None, xy: tuple[float, float] | None, file: str | None = None, **kw) -> dict:
+        file = file if isinstance(file, str) else self.file
+        place = Place(file=file, layer=layer, handle=handle, **kw)
         if xy is None or not np.all(np.isfinite(xy)):
             return {"place": place}
-        xy = (float(xy[0]), float(xy[1]))
+        xy = (float(xy[0]) - self.offsets.get(file, 0.0), float(xy[1]))
         return {"place": place, "local": xy} if self.local else {"place": place, "location": xy}
+
+
+def _file(row) -> str | None:
+    return row.get("file") if hasattr(row, "get") else getattr(row, "file", None)
 
 
 def required_layers(drawing: Drawing, layers: tuple[str, ...], profile: Profile) -> list[Finding]:
@@ -112,16 +137,18 @@ def required_layers(drawing: Drawing, layers: tuple[str, ...], profile: Profile)
     return out
 
 
-def layer_polygons(drawing: Drawing, std: str, profile: Profile, local: bool) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def layer_polygons(
+    drawing: Drawing, std: str, profile: Profile, local: bool, offsets: dict[str, float] | None = None
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Polygons of a layer with labels, and DXF-004/005/006/007 about them."""
     name = profile.layer(std)
-    where = _Where(drawing, local)
+    where = _Where(drawing, local, offsets)
     out: list[Finding] = []
     shapes = drawing.shapes[(drawing.shapes["layer"] == name) & drawing.shapes["dxftype"].isin(["LWPOLYLINE", "POLYLINE"])]
     for row in shapes[~shapes["closed"].astype(bool)].itertuples():
         xy = shapely.get_coordinates(row.geometry)[0] if row.geometry is not None and not row.geometry.is_empty else None
-        out.append(make("DXF-004", **where.at(name, row.handle, xy), path=drawing.path))
-    polys = polygons(drawing, name)
+        out.append(make("DXF-004", **where.at(name, row.handle, xy, getattr(row, "file", None)), path=getattr(row, "file", drawing.path)))
+    polys, orphans = join(drawing, name)
     if not len(polys):
         return polys.assign(valid=pd.Series(dtype=bool)), out
     geoms = polys.geometry.values
@@ -146,46 +173,52 @@ def layer_polygons(drawing: Drawing, std: str, profile: Profile, local: bool) ->
             reason = "面积为零"
         elif reason.startswith("Self-intersection"):
             reason = f"自相交 {reason}"
-        out.append(make("DXF-005", **where.at(name, polys.iloc[i]["handle"], xy), path=drawing.path, reason=reason))
+        row = polys.iloc[i]
+        out.append(make("DXF-005", **where.at(name, row["handle"], xy, _file(row)), path=_file(row) or drawing.path, reason=reason))
     if std in LABELLED_LAYERS:
-        reps = _rep_points(polys.geometry)
         no_label = polys["labels"].map(len) == 0
         if std == "ZD":
             no_label &= polys["xdata"].isna()
         for i in np.flatnonzero(no_label.to_numpy()):
+            row = polys.iloc[i]
             out.append(
-                make("DXF-006", **where.at(name, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
-                     reason=f"多边形（句柄 {polys.iloc[i]['handle']}）内没有{LABELLED_LAYERS[std]}注记")
+                make("DXF-006", **where.at(name, row["handle"], _rep(polys, i), _file(row)), path=_file(row) or drawing.path,
+                     reason=f"多边形（句柄 {row['handle']}）内没有{LABELLED_LAYERS[std]}注记")
             )
-        for row in orphan_labels(drawing, name).itertuples():
+        for row in orphans.itertuples():
             xy = (row.geometry.x, row.geometry.y) if row.geometry is not None else None
+            file = getattr(row, "file", None)
             out.append(
-                make("DXF-006", **where.at(name, row.handle, xy), path=drawing.path,
+                make("DXF-006", **where.at(name, row.handle, xy, file), path=file or drawing.path,
                      reason=f"注记 “{row.text}”（句柄 {row.handle}）不在本图层任何多边形内")
             )
     if std in IDENTIFYING:
         multi = polys["labels"].map(len) > 1
-        reps = _rep_points(polys.geometry)
         for i in np.flatnonzero(multi.to_numpy()):
-            labels = "、".join(polys.iloc[i]["labels"])
+            row = polys.iloc[i]
+            labels = "、".join(row["labels"])
             out.append(
-                make("DXF-007", **where.at(name, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
-                     reason=f"多边形（句柄 {polys.iloc[i]['handle']}）内有多个标识注记：{labels}")
+                make("DXF-007", **where.at(name, row["handle"], _rep(polys, i), _file(row)), path=_file(row) or drawing.path,
+                     reason=f"多边形（句柄 {row['handle']}）内有多个标识注记：{labels}")
             )
     return polys, out
 
 
-def duplicate_labels(polys: gpd.GeoDataFrame, labels: pd.Series, group: pd.Series | None, drawing: Drawing, layer: str, local: bool, what: str) -> list[Finding]:
-    """DXF-007: the same identifying label twice (within a group, e.g. per floor)."""
-    where = _Where(drawing, local)
-    frame = pd.DataFrame({"label": labels, "group": group if group is not None else 0})
-    dup = frame["label"].notna() & frame.duplicated(["group", "label"], keep="first")
-    reps = _rep_points(polys.geometry)
+def duplicate_labels(
+    polys: gpd.GeoDataFrame, labels: pd.Series, group: pd.Series | None, drawing: Drawing, layer: str, local: bool,
+    what: str, offsets: dict[str, float] | None = None,
+) -> list[Finding]:
+    """DXF-007: the same identifying label twice (within a group, e.g. per floor of a plan)."""
+    where = _Where(drawing, local, offsets)
+    frame = pd.DataFrame({"label": labels.to_numpy(), "group": group.to_numpy() if group is not None else 0,
+                          "file": polys["file"].to_numpy() if "file" in polys.columns else None})
+    dup = frame["label"].notna() & frame.duplicated(["file", "group", "label"], keep="first")
     out = []
     for i in np.flatnonzero(dup.to_numpy()):
+        row = polys.iloc[i]
         out.append(
-            make("DXF-007", **where.at(layer, polys.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
-                 reason=f"{what} “{frame['label'].iloc[i]}” 重复（句柄 {polys.iloc[i]['handle']}）")
+            make("DXF-007", **where.at(layer, row["handle"], _rep(polys, i), _file(row)), path=_file(row) or drawing.path,
+                 reason=f"{what} “{frame['label'].iloc[i]}” 重复（句柄 {row['handle']}）")
         )
     return out
 
@@ -261,28 +294,77 @@ def _assign_floor(frames: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame) -> pd.Seri
     return sjc
 
 
-def floor_plan(drawing: Drawing, profile: Profile) -> tuple[FloorPlan, list[Finding]]:
-    out = required_layers(drawing, FLOOR_LAYERS, profile)
-    frames, f1 = layer_polygons(drawing, "FC_C", profile, local=True)
-    units, f2 = layer_polygons(drawing, "FC_H", profile, local=True)
-    shared, f3 = layer_polygons(drawing, "FC_GY", profile, local=True)
-    balconies, f4 = layer_polygons(drawing, "FC_YT", profile, local=True)
+PLAN_SLOT = 100_000.0  # m: floor plan k is checked shifted east by k slots, so plans never meet
+
+
+def combine_plans(plans: list[Drawing]) -> tuple[Drawing, dict[str, float]]:
+    """Every floor plan as one drawing, each in its own slot and tagged with its file, so
+    that all plans are judged by one vectorised pass instead of one pass per building."""
+    offsets = {d.path: k * PLAN_SLOT for k, d in enumerate(plans)}
+    combined = Drawing(path="drawings/floors/")
+
+    def stack(name: str) -> gpd.GeoDataFrame:
+        parts = [getattr(d, name).assign(file=d.path) for d in plans if len(getattr(d, name))]
+        if not parts:
+            return getattr(combined, name).assign(file=pd.Series(dtype=object))
+        frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry")
+        shift = frame["file"].map(offsets).to_numpy(dtype=float)
+        frame["geometry"] = _shift(frame.geometry.values, shift)
+        return frame
+
+    combined.shapes, combined.points, combined.texts = stack("shapes"), stack("points"), stack("texts")
+    return combined, offsets
+
+
+def _shift(geoms: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Move each geometry east by its own ``dx`` (vectorised)."""
+    if not len(geoms):
+        return geoms
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    coords[:, 0] += dx[index]
+    return shapely.set_coordinates(np.array(geoms, dtype=object, copy=True), coords)
+
+
+def _unshift(frame: gpd.GeoDataFrame, offsets: dict[str, float]) -> gpd.GeoDataFrame:
+    if not len(frame):
+        return frame
+    dx = -frame["file"].map(offsets).to_numpy(dtype=float)
+    return frame.set_geometry(gpd.GeoSeries(_shift(frame.geometry.values, dx), index=frame.index))
+
+
+def floor_plans(plans: list[Drawing], profile: Profile) -> tuple[dict[str, FloorPlan], list[Finding]]:
+    """The floor plans' model (by file) and their drawing findings, all plans at once."""
+    drawing, offsets = combine_plans(plans)
+    out: list[Finding] = []
+    for plan in plans:
+        out += required_layers(plan, FLOOR_LAYERS, profile)
+    frames, f1 = layer_polygons(drawing, "FC_C", profile, True, offsets)
+    units, f2 = layer_polygons(drawing, "FC_H", profile, True, offsets)
+    shared, f3 = layer_polygons(drawing, "FC_GY", profile, True, offsets)
+    balconies, f4 = layer_polygons(drawing, "FC_YT", profile, True, offsets)
     out += f1 + f2 + f3 + f4
     frames = frames.assign(sjc=parse_floor_labels(frames["label"]) if len(frames) else pd.Series(dtype="Int64"))
     bad_label = frames["label"].notna() & frames["sjc"].isna()
-    where = _Where(drawing, True)
-    reps = _rep_points(frames.geometry)
+    where = _Where(drawing, True, offsets)
     for i in np.flatnonzero(bad_label.to_numpy()):
-        out.append(make("DXF-006", **where.at(profile.layer("FC_C"), frames.iloc[i]["handle"], tuple(reps[i])), path=drawing.path,
-                        reason=f"层框注记 “{frames.iloc[i]['label']}” 无法识别为层号"))
-    out += duplicate_labels(frames, frames["sjc"], None, drawing, profile.layer("FC_C"), True, "层号注记")
+        row = frames.iloc[i]
+        out.append(make("DXF-006", **where.at(profile.layer("FC_C"), row["handle"], _rep(frames, i), row["file"]), path=row["file"],
+                        reason=f"层框注记 “{row['label']}” 无法识别为层号"))
+    out += duplicate_labels(frames, frames["sjc"], None, drawing, profile.layer("FC_C"), True, "层号注记", offsets)
     units = units.assign(hh=units["label"], sjc=_assign_floor(frames, units), area=shapely.area(units.geometry.values) if len(units) else [])
-    out += duplicate_labels(units, units["hh"], units["sjc"], drawing, profile.layer("FC_H"), True, "户号")
+    out += duplicate_labels(units, units["hh"], units["sjc"], drawing, profile.layer("FC_H"), True, "户号", offsets)
     shared = shared.assign(name=shared["label"], sjc=_assign_floor(frames, shared))
     balconies = _attach_balconies(balconies, units)
     units = units.assign(balcony_area=_balcony_area(balconies, units))
     units = units.assign(inner_area=units["area"].astype(float) + units["balcony_area"])
-    return FloorPlan(drawing.path, frames, units, shared, balconies), out
+    model = {}
+    parts = {name: _unshift(frame, offsets) for name, frame in
+             (("frames", frames), ("units", units), ("shared", shared), ("balconies", balconies))}
+    groups = {name: dict(tuple(frame.groupby("file", sort=False))) if len(frame) else {} for name, frame in parts.items()}
+    for plan in plans:
+        pick = {name: groups[name].get(plan.path, parts[name].iloc[0:0]) for name in parts}
+        model[plan.path] = FloorPlan(plan.path, pick["frames"], pick["units"], pick["shared"], pick["balconies"])
+    return model, out
 
 
 BALCONY_FACTOR = {"封闭": 1.0, "未封闭": 0.5}
@@ -326,8 +408,9 @@ def drawing_geometry(pkg: Package, profile: Profile) -> tuple[Geometry, list[Fin
         geo.parcel, found = parcel_geometry(parcel, profile)
         geo.parcel_file = parcel.path
         out += found
-    for zh, plan in sorted(pkg.floor_plans().items()):
-        if plan.readable:
-            geo.floors[zh], found = floor_plan(plan, profile)
-            out += found
+    readable = {zh: plan for zh, plan in sorted(pkg.floor_plans().items()) if plan.readable}
+    if readable:
+        by_file, found = floor_plans(list(readable.values()), profile)
+        geo.floors = {zh: by_file[plan.path] for zh, plan in readable.items()}
+        out += found
     return geo, out

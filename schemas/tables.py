@@ -82,30 +82,37 @@ class Tables:
 
 
 def clean_text(s: pd.Series) -> pd.Series:
-    """Strip white space (ideographic space included); empty → NA."""
-    out = s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
-    return out.mask(out == "")
+    """Strip white space (ideographic space included); empty → missing. Object dtype."""
+    out = s.astype(object).where(s.notna(), None)
+    text = out.map(lambda v: v if v is None else str(v).replace("\u3000", " ").strip())
+    return text.where(text != "", None)
 
 
 def read_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(values, unreadable) — full-width digits, spaces and thousands separators accepted."""
-    text = clean_text(s).str.translate(_FULLWIDTH).str.replace(" ", "", regex=False)
-    grouped = text.str.match(_THOUSANDS.pattern).fillna(False).astype(bool)
-    text = text.where(~grouped, text.str.replace(",", "", regex=False))
+    """(values, unreadable) — full-width digits, spaces and thousands separators accepted.
+
+    Plain numbers (nearly every cell) are parsed in one pass; only the rest is normalised.
+    """
+    text = clean_text(s)
     values = pd.to_numeric(text, errors="coerce").astype("float64")
+    retry = text.notna() & values.isna()
+    if retry.any():
+        odd = text[retry].map(lambda v: v.translate(_FULLWIDTH).replace(" ", ""))
+        odd = odd.map(lambda v: v.replace(",", "") if _THOUSANDS.match(v) else v)
+        values.loc[retry] = pd.to_numeric(odd, errors="coerce").astype("float64")
     values = values.where(np.isfinite(values))
     bad = text.notna() & values.isna()
     return values, bad
 
 
 def count_decimals(s: pd.Series) -> pd.Series:
-    text = clean_text(s).str.translate(_FULLWIDTH).str.replace(",", "", regex=False)
+    text = clean_text(s).astype("string").str.translate(_FULLWIDTH)
     frac = text.str.extract(r"\.(\d+)$", expand=False)
     return frac.str.rstrip("0").str.len().fillna(0).astype(int)
 
 
 def read_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = clean_text(s).str.translate(_FULLWIDTH)
+    text = clean_text(s).astype("string").str.translate(_FULLWIDTH)
     parts = text.str.extract(_DATE.pattern)
     iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
     values = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
@@ -127,7 +134,7 @@ def code_spellings(codelist: str, profile: Profile | None) -> dict[str, str]:
 
 
 def read_codes(s: pd.Series, codelist: str, profile: Profile | None) -> tuple[pd.Series, pd.Series]:
-    text = clean_text(s).str.translate(_FULLWIDTH)
+    text = clean_text(s).astype("string").str.translate(_FULLWIDTH)
     text = text.str.replace(r"\s+", " ", regex=True)
     spell = code_spellings(codelist, profile)
     values = text.map(spell, na_action="ignore")
@@ -181,7 +188,7 @@ def _type_column(
     if f.kind == "enum" and f.codelist:
         values, bad = read_codes(raw, f.codelist, profile)
         return values, bad, None
-    return clean_text(raw), pd.Series(False, index=raw.index), None
+    return clean_text(raw).astype("string"), pd.Series(False, index=raw.index), None
 
 
 def _place(sheet: Sheet, row: int, f: str | None, key: str | None) -> Place:

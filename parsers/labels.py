@@ -1,0 +1,179 @@
+"""Join the labels of a drawing to its polygons and points — reading, not judging.
+
+A label belongs to the smallest polygon of its own layer that contains its insertion point
+(deliverable.md, Drawings). Containment is strict (a point on a boundary is not inside),
+as in shapely's ``contains``. Empty texts are not labels. Everything is vectorised: one
+``STRtree`` query per layer, then sorts and group-bys over arrays.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from schemas.package import TEXT_COLUMNS, Drawing
+
+POLYGON_COLUMNS = ["handle", "layer", "xdata", "labels", "label", "label_handles", "geometry"]
+
+
+def rings_to_polygons(lines: np.ndarray) -> np.ndarray:
+    """Polygons from the vertex rings of closed shapes (LineStrings without the repeated
+    closing vertex), as drawn: invalid polygons are kept, never fixed.
+
+    A ring of fewer than three vertices still gives a (zero-area, invalid) polygon, by
+    repeating its last vertex, so that the rules can report it; an empty ring gives an
+    empty polygon.
+    """
+    lines = np.asarray(lines, dtype=object)
+    out = np.full(len(lines), shapely.Polygon(), dtype=object)
+    if not len(lines):
+        return out
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(index, minlength=len(lines))
+    short = (counts > 0) & (counts < 3)
+    if short.any():
+        # pad each short ring with copies of its last vertex up to three vertices
+        last = np.cumsum(counts) - 1
+        pad_rows = np.repeat(last[short], 3 - counts[short])
+        coords = np.concatenate([coords, coords[pad_rows]])
+        index = np.concatenate([index, index[pad_rows]])
+        order = np.argsort(index, kind="stable")
+        coords, index = coords[order], index[order]
+    present = counts > 0
+    # re-number the non-empty rings 0..k-1 for shapely's indices
+    renumber = np.cumsum(present) - 1
+    rings = shapely.linearrings(coords, indices=renumber[index])
+    out[present] = shapely.polygons(rings)
+    return out
+
+
+def _layer_texts(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
+    texts = drawing.texts
+    keep = (texts["layer"] == layer) & texts["text"].fillna("").astype(bool)
+    return texts.loc[keep]
+
+
+def _layer_polygons(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
+    shapes = drawing.shapes
+    closed = shapes.loc[(shapes["layer"] == layer) & shapes["closed"].astype(bool)]
+    columns = {
+        "handle": closed["handle"].to_numpy(dtype=object),
+        "layer": closed["layer"].to_numpy(dtype=object),
+        "xdata": closed["xdata"].to_numpy(dtype=object),
+    }
+    if "file" in closed.columns:  # several drawings read as one (floor plans)
+        columns["file"] = closed["file"].to_numpy(dtype=object)
+    return gpd.GeoDataFrame(
+        columns, geometry=gpd.GeoSeries(rings_to_polygons(closed.geometry.to_numpy()))
+    )
+
+
+def _assign(polys: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """For each point, the position of the smallest polygon containing it, or -1."""
+    owner = np.full(len(points), -1, dtype=np.int64)
+    if not len(polys) or not len(points):
+        return owner
+    tree = shapely.STRtree(polys)
+    point_idx, poly_idx = tree.query(points, predicate="within")
+    if not len(point_idx):
+        return owner
+    area = shapely.area(polys)[poly_idx]
+    order = np.lexsort((poly_idx, area, point_idx))  # by point, then smallest area
+    point_idx, poly_idx = point_idx[order], poly_idx[order]
+    first = np.ones(len(point_idx), dtype=bool)
+    first[1:] = point_idx[1:] != point_idx[:-1]
+    owner[point_idx[first]] = poly_idx[first]
+    return owner
+
+
+def join(drawing: Drawing, layer: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Polygons of ``layer`` with their labels, and the layer's labels inside no polygon,
+    from one containment query (see :func:`polygons` and :func:`orphan_labels`)."""
+    polys = _layer_polygons(drawing, layer)
+    texts = _layer_texts(drawing, layer)
+    owner = _assign(polys.geometry.to_numpy(), texts.geometry.to_numpy())
+    hit = np.flatnonzero(owner >= 0)
+    # texts grouped by owner, in drawing order within each polygon: one sort, one split
+    order = hit[np.argsort(owner[hit], kind="stable")]
+    owners = owner[order]
+    bounds = np.searchsorted(owners, np.arange(len(polys) + 1))
+    text_values = texts["text"].to_numpy(dtype=object)[order].tolist()
+    handle_values = texts["handle"].to_numpy(dtype=object)[order].tolist()
+    spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    labels_list = [text_values[a:b] for a, b in spans]
+    handles_list = [handle_values[a:b] for a, b in spans]
+    polys["labels"] = pd.Series(labels_list, index=polys.index, dtype=object)
+    polys["label"] = pd.Series(
+        [v[0] if v else None for v in labels_list], index=polys.index, dtype=object
+    )
+    polys["label_handles"] = pd.Series(handles_list, index=polys.index, dtype=object)
+    extra = ["file"] if "file" in polys.columns else []
+    return polys[POLYGON_COLUMNS + extra], texts.loc[owner < 0, TEXT_COLUMNS + extra]
+
+
+def polygons(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
+    """The closed shapes of ``layer`` as polygons, with their labels.
+
+    Parameters
+    ----------
+    drawing : Drawing
+        A drawing as read.
+    layer : str
+        The layer name (after profile remapping).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per closed shape: ``handle, layer, xdata, labels`` (texts of the layer
+        whose insertion point this polygon is the smallest to contain, in drawing order),
+        ``label`` (the first, or None), ``label_handles`` and ``geometry`` (the polygon as
+        drawn, possibly invalid).
+    """
+    return join(drawing, layer)[0]
+
+
+def orphan_labels(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
+    """The texts of ``layer`` that lie inside no polygon of that layer (columns of
+    ``Drawing.texts``)."""
+    return join(drawing, layer)[1]
+
+
+def nearest_labels(
+    points: gpd.GeoDataFrame, texts: gpd.GeoDataFrame, max_distance: float
+) -> pd.Series:
+    """For each point, the text of the nearest label within ``max_distance`` (None if
+    there is none) — boundary points (JZD) and their ``J<n>`` labels.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Points (e.g. the JZD rows of ``Drawing.points``).
+    texts : geopandas.GeoDataFrame
+        Candidate labels (e.g. the JZD rows of ``Drawing.texts``); empty texts are skipped.
+    max_distance : float
+        Search radius in drawing units (the profile's ``jzd_label_radius``).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``points``; object dtype. When two labels are equally near, the one
+        first in drawing order wins.
+    """
+    out = pd.Series([None] * len(points), index=points.index, dtype=object)
+    texts = texts.loc[texts["text"].fillna("").astype(bool)]
+    if not len(points) or not len(texts):
+        return out
+    tree = shapely.STRtree(texts.geometry.to_numpy())
+    point_idx, text_idx = tree.query_nearest(
+        points.geometry.to_numpy(), max_distance=max_distance, all_matches=True
+    )
+    if len(point_idx):
+        order = np.lexsort((text_idx, point_idx))
+        point_idx, text_idx = point_idx[order], text_idx[order]
+        first = np.ones(len(point_idx), dtype=bool)
+        first[1:] = point_idx[1:] != point_idx[:-1]
+        values = texts["text"].to_numpy(dtype=object)[text_idx[first]]
+        out.iloc[point_idx[first]] = values
+    return out
