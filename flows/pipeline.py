@@ -145,10 +145,11 @@ def _flows():
         from flows.store import Store
         from flows.store_files import package_sha256
 
-        Store(Path(store))  # creates the layout
+        vault = Store(Path(store))  # creates the layout
+        vault.reconcile()  # finish or undo what a crashed submission left behind
         sha = package_sha256(Path(source))
         raw = store_raw(store, source, sha)
-        with workspace(Path(store) / "tmp") as wd:
+        with vault.workspace("extract") as wd:
             result = read_and_check(raw, profile, str(wd))
             doc = findings_document(result)
             if json_path:

@@ -37,6 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parsers.hashing import file_sha256 as sha256_file
+from parsers.hashing import tree_sha256
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.profile import Limits
@@ -208,8 +210,9 @@ def _open_directory(source: Path, limits: Limits) -> Opened:
     except _LimitExceeded as exc:
         out.findings.append(make("PKG-007", Place(), reason=exc.reason))
         out.truncated = True
-    listing = "".join(f"{rel}\t{out.hashes[rel]}\n" for rel in sorted(out.files))
-    out.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    # the package's identity is that of the folder as given, as the store keeps it
+    known = {str(root.joinpath(*rel.split("/"))): h for rel, h in out.hashes.items()}
+    out.sha256 = tree_sha256(source, known)
     return out
 
 
@@ -585,15 +588,6 @@ def _special_reason(mode: int) -> str:
 def _inside(base: Path, target: Path) -> bool:
     base_r = os.path.realpath(base)
     return os.path.commonpath([base_r, os.path.realpath(target)]) == base_r
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 hex digest of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _describe(exc: BaseException) -> str:

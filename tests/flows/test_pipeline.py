@@ -114,3 +114,19 @@ def test_check_flow_writes_findings_and_artifacts(prefect_harness, sample_s, tmp
 
     found = asyncio.run(keys())
     assert "summary-lc-kfq-2022-0137" in found and "findings-lc-kfq-2022-0137" in found
+
+
+def test_precheck_and_store_agree_on_a_folder_package_identity(prefect_harness, sample_s, tmp_path):
+    """A folder holding the package in a top folder, beside OS litter: the sha256 the firm
+    sees in its pre-check is the key the store keeps the package under."""
+    from flows.pipeline import submit_package
+    from flows.store import Store
+
+    outer = tmp_path / "upload"
+    shutil.copytree(sample_s, outer / sample_s.name)
+    (outer / ".DS_Store").write_bytes(b"litter")
+    with workspace(tmp_path) as wd:
+        pre = precheck(outer, load_profile(), wd)
+    sub = submit_package(str(outer), str(tmp_path / "store"), "liaocheng")
+    assert pre.package.sha256 == sub.result.package.sha256
+    assert Store(tmp_path / "store").verify_raw(pre.package.sha256)

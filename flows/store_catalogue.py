@@ -1,0 +1,601 @@
+"""The store's catalogue: one SQLite file of packages, revisions, submissions and products.
+
+WAL mode (readers never block the writer), ``synchronous=FULL``, a busy timeout, foreign
+keys on. Every write that depends on what is already there runs under ``BEGIN IMMEDIATE``:
+the write lock is taken before the first read, so two processes can never allocate the
+same revision or publish the same product twice. A connection is opened per operation,
+so a :class:`Catalogue` may be used from any thread (Prefect runs tasks in threads) and
+pickled (it holds only a path).
+
+Tables
+------
+``packages`` / ``package_files``
+    Raw packages by sha256 (``kind`` zip or dir; for a dir, each file's sha256).
+``revisions``
+    One row per (project, revision): the package, rule set, profile and verdict.
+    ``UNIQUE (project_id, package_sha256, ruleset_version, profile)``.
+``submissions``
+    Every submission attempt, with the revision it mapped to and whether that was new.
+``products`` / ``product_files``
+    Published products: department, project, revision, path, manifest hash, status
+    (``published``; ``recovered`` = row added by reconcile; ``missing`` = folder gone),
+    and each file's sha256 as recorded at publication.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+DEPARTMENTS: tuple[str, ...] = ("planning", "registration", "housing", "archive")
+VERDICTS: tuple[str, ...] = ("accepted", "accepted_with_deficiencies", "rejected")
+ProductStatus = Literal["published", "recovered", "missing"]
+VISIBLE_STATUSES: tuple[str, ...] = ("published", "recovered")
+
+_DEPS_SQL = ", ".join(f"'{d}'" for d in DEPARTMENTS)
+_VERDICTS_SQL = ", ".join(f"'{v}'" for v in VERDICTS)
+
+_SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS packages (
+        sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+        kind TEXT NOT NULL CHECK (kind IN ('zip', 'dir')),
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        file_count INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS package_files (
+        package_sha256 TEXT NOT NULL REFERENCES packages (sha256) ON DELETE CASCADE,
+        relpath TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (package_sha256, relpath)
+    ) WITHOUT ROWID""",
+    f"""CREATE TABLE IF NOT EXISTS revisions (
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL CHECK (revision >= 1),
+        package_sha256 TEXT NOT NULL,
+        ruleset_version TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ({_VERDICTS_SQL})),
+        counts TEXT NOT NULL,
+        firm TEXT,
+        submitted_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, revision),
+        UNIQUE (project_id, package_sha256, ruleset_version, profile)
+    )""",
+    f"""CREATE TABLE IF NOT EXISTS submissions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        is_new INTEGER NOT NULL CHECK (is_new IN (0, 1)),
+        package_sha256 TEXT NOT NULL,
+        ruleset_version TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ({_VERDICTS_SQL})),
+        counts TEXT NOT NULL,
+        firm TEXT,
+        submitted_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        FOREIGN KEY (project_id, revision) REFERENCES revisions (project_id, revision)
+    )""",
+    "CREATE INDEX IF NOT EXISTS submissions_by_project ON submissions (project_id, id)",
+    f"""CREATE TABLE IF NOT EXISTS products (
+        department TEXT NOT NULL CHECK (department IN ({_DEPS_SQL})),
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        path TEXT NOT NULL UNIQUE,
+        manifest_sha256 TEXT NOT NULL,
+        file_count INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        published_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('published', 'recovered', 'missing')),
+        PRIMARY KEY (department, project_id, revision),
+        FOREIGN KEY (project_id, revision) REFERENCES revisions (project_id, revision)
+    )""",
+    """CREATE TABLE IF NOT EXISTS product_files (
+        department TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        relpath TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (department, project_id, revision, relpath),
+        FOREIGN KEY (department, project_id, revision)
+            REFERENCES products (department, project_id, revision) ON DELETE CASCADE
+    ) WITHOUT ROWID""",
+)
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One submission attempt and the revision it was given.
+
+    ``is_new`` is False when the same package was already recorded for the project under
+    the same rule set and profile: the revision is the existing one and nothing changed.
+    """
+
+    project_id: str
+    revision: int
+    is_new: bool
+    package_sha256: str
+    ruleset_version: str
+    profile: str
+    verdict: str
+    counts: dict[str, int]
+    firm: str | None
+    submitted_at: str
+    recorded_at: str
+    submission_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One revision of a project: what was checked, how and with what verdict."""
+
+    project_id: str
+    revision: int
+    package_sha256: str
+    ruleset_version: str
+    profile: str
+    verdict: str
+    counts: dict[str, int]
+    firm: str | None
+    submitted_at: str
+    recorded_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPackage:
+    """A raw package in the store. ``path`` is relative to the store root."""
+
+    sha256: str
+    kind: Literal["zip", "dir"]
+    path: str
+    size: int
+    file_count: int
+    stored_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    """A published product as catalogued. ``path`` is relative to the store root."""
+
+    department: str
+    project_id: str
+    revision: int
+    path: str
+    manifest_sha256: str
+    file_count: int
+    size: int
+    published_at: str
+    status: ProductStatus
+
+
+def _submission(row: sqlite3.Row) -> Submission:
+    return Submission(
+        project_id=row["project_id"],
+        revision=row["revision"],
+        is_new=bool(row["is_new"]),
+        package_sha256=row["package_sha256"],
+        ruleset_version=row["ruleset_version"],
+        profile=row["profile"],
+        verdict=row["verdict"],
+        counts=json.loads(row["counts"]),
+        firm=row["firm"],
+        submitted_at=row["submitted_at"],
+        recorded_at=row["recorded_at"],
+        submission_id=row["id"],
+    )
+
+
+def _revision(row: sqlite3.Row) -> Revision:
+    return Revision(
+        project_id=row["project_id"],
+        revision=row["revision"],
+        package_sha256=row["package_sha256"],
+        ruleset_version=row["ruleset_version"],
+        profile=row["profile"],
+        verdict=row["verdict"],
+        counts=json.loads(row["counts"]),
+        firm=row["firm"],
+        submitted_at=row["submitted_at"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+def _product(row: sqlite3.Row) -> ProductRecord:
+    return ProductRecord(**{k: row[k] for k in row.keys()})  # noqa: SIM118
+
+
+class Catalogue:
+    """The SQLite catalogue at ``path``; creates the schema if missing.
+
+    Parameters
+    ----------
+    path
+        The database file (``store/catalogue.sqlite``).
+    busy_timeout
+        Seconds a connection waits for another process's write lock.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._init_schema()
+
+    # --- connections ---------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode for reads (each statement sees a snapshot)."""
+        conn = self._open()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; ``ROLLBACK`` on any exception.
+
+        The write lock is held from the start, so reads inside see the state no other
+        writer can change until this commits.
+        """
+        conn = self._open()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _init_schema(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # journal_mode may answer "locked" without calling the busy handler while another
+        # process creates the database at the same moment: retry for a while.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                with self.reading() as conn:
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        if str(mode).lower() != "wal":
+            raise RuntimeError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
+        with self.transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row["value"]) > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has schema version {row['value']}; this code knows "
+                    f"{SCHEMA_VERSION}: upgrade duoce"
+                )
+
+    # --- packages ------------------------------------------------------------------------
+
+    def add_package(
+        self,
+        package: StoredPackage,
+        files: dict[str, tuple[str, int]] | None = None,
+    ) -> bool:
+        """Record a raw package (and, for a folder, its files) unless already recorded.
+
+        Returns
+        -------
+        bool
+            Whether a row was added.
+        """
+        with self.transaction() as conn:
+            if conn.execute(
+                "SELECT 1 FROM packages WHERE sha256 = ?", (package.sha256,)
+            ).fetchone():
+                return False
+            conn.execute(
+                "INSERT INTO packages (sha256, kind, path, size, file_count, stored_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    package.sha256,
+                    package.kind,
+                    package.path,
+                    package.size,
+                    package.file_count,
+                    package.stored_at,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO package_files (package_sha256, relpath, sha256, size)"
+                " VALUES (?, ?, ?, ?)",
+                [(package.sha256, rel, d, s) for rel, (d, s) in (files or {}).items()],
+            )
+        return True
+
+    def package(self, sha256: str) -> StoredPackage | None:
+        """One recorded raw package, or None."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT * FROM packages WHERE sha256 = ?", (sha256,)).fetchone()
+        return StoredPackage(**{k: row[k] for k in row.keys()}) if row else None  # noqa: SIM118
+
+    def packages(self) -> list[StoredPackage]:
+        """Every recorded raw package, oldest first."""
+        with self.reading() as conn:
+            rows = conn.execute("SELECT * FROM packages ORDER BY stored_at, sha256").fetchall()
+        return [StoredPackage(**{k: r[k] for k in r.keys()}) for r in rows]  # noqa: SIM118
+
+    def package_files(self, sha256: str) -> dict[str, str]:
+        """``{relpath: sha256}`` recorded for a folder package (empty for a zip)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT relpath, sha256 FROM package_files WHERE package_sha256 = ?", (sha256,)
+            ).fetchall()
+        return {r["relpath"]: r["sha256"] for r in rows}
+
+    # --- revisions and submissions ---------------------------------------------------------
+
+    def record_submission(
+        self,
+        project_id: str,
+        package_sha256: str,
+        ruleset_version: str,
+        profile: str,
+        verdict: str,
+        counts: dict[str, int],
+        firm: str | None,
+        submitted_at: str,
+    ) -> Submission:
+        """Map a submission to a revision (existing or next) and record the attempt.
+
+        See :meth:`flows.store.Store.record_submission`.
+        """
+        counts_json = json.dumps(counts, sort_keys=True, ensure_ascii=False)
+        recorded_at = now_iso()
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT revision FROM revisions WHERE project_id = ? AND package_sha256 = ?"
+                " AND ruleset_version = ? AND profile = ?",
+                (project_id, package_sha256, ruleset_version, profile),
+            ).fetchone()
+            if row is not None:
+                revision, is_new = int(row["revision"]), False
+            else:
+                revision = int(
+                    conn.execute(
+                        "SELECT COALESCE(MAX(revision), 0) + 1 FROM revisions WHERE project_id = ?",
+                        (project_id,),
+                    ).fetchone()[0]
+                )
+                is_new = True
+                conn.execute(
+                    "INSERT INTO revisions (project_id, revision, package_sha256,"
+                    " ruleset_version, profile, verdict, counts, firm, submitted_at,"
+                    " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        project_id,
+                        revision,
+                        package_sha256,
+                        ruleset_version,
+                        profile,
+                        verdict,
+                        counts_json,
+                        firm,
+                        submitted_at,
+                        recorded_at,
+                    ),
+                )
+            cur = conn.execute(
+                "INSERT INTO submissions (project_id, revision, is_new, package_sha256,"
+                " ruleset_version, profile, verdict, counts, firm, submitted_at, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    project_id,
+                    revision,
+                    int(is_new),
+                    package_sha256,
+                    ruleset_version,
+                    profile,
+                    verdict,
+                    counts_json,
+                    firm,
+                    submitted_at,
+                    recorded_at,
+                ),
+            )
+            submission_id = int(cur.lastrowid or 0)
+        return Submission(
+            project_id=project_id,
+            revision=revision,
+            is_new=is_new,
+            package_sha256=package_sha256,
+            ruleset_version=ruleset_version,
+            profile=profile,
+            verdict=verdict,
+            counts=json.loads(counts_json),
+            firm=firm,
+            submitted_at=submitted_at,
+            recorded_at=recorded_at,
+            submission_id=submission_id,
+        )
+
+    def revision(self, project_id: str, revision: int) -> Revision | None:
+        """One revision, or None."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM revisions WHERE project_id = ? AND revision = ?",
+                (project_id, revision),
+            ).fetchone()
+        return _revision(row) if row else None
+
+    def revisions(self, project_id: str | None = None) -> list[Revision]:
+        """Revisions of one project (or all), by project and revision number."""
+        sql = "SELECT * FROM revisions"
+        args: tuple[str, ...] = ()
+        if project_id is not None:
+            sql, args = sql + " WHERE project_id = ?", (project_id,)
+        with self.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY project_id, revision", args).fetchall()
+        return [_revision(r) for r in rows]
+
+    def latest_revision(self, project_id: str) -> int | None:
+        """The highest revision number of a project, or None if it has none."""
+        with self.reading() as conn:
+            value = conn.execute(
+                "SELECT MAX(revision) FROM revisions WHERE project_id = ?", (project_id,)
+            ).fetchone()[0]
+        return None if value is None else int(value)
+
+    def submissions(self, project_id: str | None = None) -> list[Submission]:
+        """Every submission attempt (of one project, or all), in the order recorded."""
+        sql = "SELECT * FROM submissions"
+        args: tuple[str, ...] = ()
+        if project_id is not None:
+            sql, args = sql + " WHERE project_id = ?", (project_id,)
+        with self.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [_submission(r) for r in rows]
+
+    def projects(self) -> list[str]:
+        """Every project with at least one revision, sorted."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT project_id FROM revisions ORDER BY project_id"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- products ------------------------------------------------------------------------
+
+    @staticmethod
+    def product_in(
+        conn: sqlite3.Connection, department: str, project_id: str, revision: int
+    ) -> ProductRecord | None:
+        """One product row read on ``conn`` (inside a caller's transaction)."""
+        row = conn.execute(
+            "SELECT * FROM products WHERE department = ? AND project_id = ? AND revision = ?",
+            (department, project_id, revision),
+        ).fetchone()
+        return _product(row) if row else None
+
+    @staticmethod
+    def put_product_in(
+        conn: sqlite3.Connection,
+        record: ProductRecord,
+        files: dict[str, tuple[str, int]],
+    ) -> None:
+        """Insert (or replace) a product row and its files on ``conn``."""
+        key = (record.department, record.project_id, record.revision)
+        conn.execute(
+            "DELETE FROM products WHERE department = ? AND project_id = ? AND revision = ?", key
+        )
+        conn.execute(
+            "INSERT INTO products (department, project_id, revision, path, manifest_sha256,"
+            " file_count, size, published_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *key,
+                record.path,
+                record.manifest_sha256,
+                record.file_count,
+                record.size,
+                record.published_at,
+                record.status,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO product_files (department, project_id, revision, relpath, sha256,"
+            " size) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*key, rel, d, s) for rel, (d, s) in files.items()],
+        )
+
+    @staticmethod
+    def set_product_status_in(
+        conn: sqlite3.Connection,
+        department: str,
+        project_id: str,
+        revision: int,
+        status: ProductStatus,
+    ) -> None:
+        """Change a product row's status on ``conn``."""
+        conn.execute(
+            "UPDATE products SET status = ? WHERE department = ? AND project_id = ?"
+            " AND revision = ?",
+            (status, department, project_id, revision),
+        )
+
+    def product(self, department: str, project_id: str, revision: int) -> ProductRecord | None:
+        """One product row, or None."""
+        with self.reading() as conn:
+            return self.product_in(conn, department, project_id, revision)
+
+    def products(
+        self,
+        department: str | None = None,
+        project_id: str | None = None,
+        *,
+        statuses: tuple[str, ...] | None = None,
+    ) -> list[ProductRecord]:
+        """Product rows, filtered, by department, project and revision."""
+        where: list[str] = []
+        args: list[Any] = []
+        if department is not None:
+            where.append("department = ?")
+            args.append(department)
+        if project_id is not None:
+            where.append("project_id = ?")
+            args.append(project_id)
+        if statuses is not None:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            args.extend(statuses)
+        sql = "SELECT * FROM products"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY department, project_id, revision", args)
+            return [_product(r) for r in rows.fetchall()]
+
+    def product_files(self, department: str, project_id: str, revision: int) -> dict[str, str]:
+        """``{relpath: sha256}`` recorded at publication (the manifest itself excluded)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT relpath, sha256 FROM product_files WHERE department = ?"
+                " AND project_id = ? AND revision = ?",
+                (department, project_id, revision),
+            ).fetchall()
+        return {r["relpath"]: r["sha256"] for r in rows}
