@@ -239,6 +239,19 @@ def type_sheet(
     and the findings.
     """
     findings: list[Finding] = []
+    guess = raw.attrs.get("header_guess_row")
+    missing = [f.code for f in sheet.fields if f.required and f.code not in raw.columns]
+    if isinstance(guess, int) and guess > 1 and missing:
+        # row 1 is a title or blank, the header lies lower: one finding, not one per column
+        findings.append(
+            make(
+                "RPT-002",
+                Place(sheet=sheet.name, row=1),
+                sheet=sheet.name,
+                column=f"{'、'.join(missing)}（表头应在第 1 行，第 {guess} 行像是表头）",
+            )
+        )
+        return _empty_typed(sheet), findings
     rows = raw["_row"].astype(int) if "_row" in raw.columns else pd.RangeIndex(2, len(raw) + 2)
     raw = raw.set_axis(pd.Index(rows), axis=0)
     typed = pd.DataFrame(index=raw.index)

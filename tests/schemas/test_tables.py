@@ -154,3 +154,11 @@ def test_number_cells_round_trip_in_every_spelling(d):
     values, bad = read_numbers(pd.Series([plain, grouped, f"  {plain} ", wide]))
     assert not bad.any()
     assert values.tolist() == pytest.approx([float(d)] * 4)
+
+
+def test_header_below_row_one_is_one_rpt002_naming_the_row():
+    raw = unit_rows().drop(columns=["BDCDYH", "SCTNJZMJ"])
+    raw.attrs["header_guess_row"] = 3
+    _, found = type_tables(minimal(unit=raw), PROFILE)
+    hits = [f for f in found if f.object.sheet == "户"]
+    assert [(f.code, f.object.row, f.object.field) for f in hits] == [("RPT-002", 1, None)]
