@@ -234,6 +234,11 @@ def site_geometry(drawing: Drawing, profile: Profile) -> tuple[SiteGeometry, lis
     out += f1 + f2 + f3
     num = footprints["label"].astype("string").str.extract(BUILDING_LABEL.pattern, expand=False)
     footprints = footprints.assign(zh=num.map(lambda n: f"{int(n):04d}" if isinstance(n, str) else None))
+    where = _Where(drawing, False)
+    for i in np.flatnonzero((footprints["label"].notna() & footprints["zh"].isna()).to_numpy()):
+        row = footprints.iloc[i]
+        out.append(make("DXF-006", **where.at(profile.layer("JZJD"), row["handle"], _rep(footprints, i)), path=drawing.path,
+                        reason=f"基底注记 “{row['label']}” 不是幢号注记 n#"))
     out += duplicate_labels(footprints, footprints["zh"], None, drawing, profile.layer("JZJD"), False, "幢号注记")
     roads = drawing.shapes[drawing.shapes["layer"] == profile.layer("DLHX")][["handle", "geometry", "closed"]]
     roads = gpd.GeoDataFrame(roads.reset_index(drop=True), geometry="geometry")

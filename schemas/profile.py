@@ -45,6 +45,7 @@ class Tolerances(BaseModel):
     setback_vs_drawing: float = 0.05
     setback_below_requirement: float = 0.10
     zdmj_vs_ydmj: float = 0.1
+    indicator_recompute: float = 0.01
     footprint_outside_parcel: float = 0.05
     property_vs_planning_total: float = 0.03
     presale_ratio: float = 0.03
