@@ -93,20 +93,38 @@ def check(
     package: Annotated[Path, typer.Argument(help="成果包：目录或 .zip")],
     profile: Annotated[str | None, typer.Option(help="城市配置名称或 .toml 路径")] = None,
     json: Annotated[Path | None, typer.Option("--json", help="写出 findings.json")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="写出质检报告（自包含 HTML，含问题位置图）")] = None,
+    dxf: Annotated[Path | None, typer.Option("--dxf", help="写出问题标注 DXF（分层分户图另出一份）")] = None,
     all_: Annotated[bool, typer.Option("--all", help="显示全部问题")] = False,
 ) -> None:
     """预检：检查成果包，不发布。退出码 0 无错误，1 有错误。"""
     from flows.pipeline import precheck, workspace
-    from flows.results import write_findings
 
     prof = _profile(profile)
     with workspace(get_settings().workdir) as wd, _Progress() as progress:
         result = precheck(package, prof, wd, progress)
     print_summary(result, None if all_ else 50)
+    write_outputs(result, json, html, dxf)
+    raise typer.Exit(1 if result.counts["error"] else 0)
+
+
+def write_outputs(result, json: Path | None, html: Path | None, dxf: Path | None, previous: dict | None = None) -> None:
+    """findings.json, the firm's HTML report and the DXF overlay, as asked."""
+    from flows.results import write_findings
+
     if json:
         write_findings(result, json)
         out.print(f"findings.json → {json}")
-    raise typer.Exit(1 if result.counts["error"] else 0)
+    if html:
+        from flows.html_report import write_html
+
+        write_html(result, html, previous)
+        out.print(f"质检报告 → {html}")
+    if dxf:
+        from flows.overlay import write_overlay
+
+        for path in write_overlay(result, dxf):
+            out.print(f"问题标注 DXF → {path}")
 
 
 @app.command()
@@ -115,6 +133,8 @@ def submit(
     profile: Annotated[str | None, typer.Option(help="城市配置名称或 .toml 路径")] = None,
     store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None,
     json: Annotated[Path | None, typer.Option("--json", help="另外写出 findings.json")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="另外写出质检报告（含与上一版本的对比）")] = None,
+    dxf: Annotated[Path | None, typer.Option("--dxf", help="另外写出问题标注 DXF")] = None,
 ) -> None:
     """提交：入库（按 sha256 存一次）、检查、向各部门发布成果。"""
     settings = get_settings(store=store)
@@ -129,9 +149,15 @@ def submit(
         raise typer.Exit(1)
     outcome = run_submit(package, settings.store, prof_ref, json)
     print_summary(outcome.result)
+    previous = outcome.comparison.as_previous_map() if outcome.comparison is not None else None
+    write_outputs(outcome.result, None, html, dxf, previous)
     if outcome.revision is not None:
         state = "新版本" if outcome.is_new else "与已有版本相同，未改变任何已发布成果"
         out.print(f"版本 r{outcome.revision}（{state}）")
+        c = outcome.comparison
+        if c is not None and c.has_previous:
+            n = c.counts
+            out.print(f"与上一版本 r{c.previous_revision} 相比：已修正 {n.get('fixed', 0)} · 新增 {n.get('new', 0)} · 仍存在 {n.get('open', 0)}")
         for dep, path in outcome.published.items():
             out.print(f"  {dep}: {path}")
     raise typer.Exit(1 if outcome.result.counts["error"] else 0)
@@ -166,6 +192,64 @@ def demo(
     for dep, path in outcome.published.items():
         out.print(f"  {dep}: {path}")
     raise typer.Exit(1 if outcome.result.counts["error"] else 0)
+
+
+@app.command()
+def rerun(
+    project: Annotated[str | None, typer.Option(help="只重查此项目")] = None,
+    since: Annotated[str | None, typer.Option(help="只重查此日期（YYYY-MM-DD）以后提交的版本")] = None,
+    profile: Annotated[str | None, typer.Option(help="城市配置名称或 .toml 路径")] = None,
+    store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="也列出结论未变的版本")] = False,
+) -> None:
+    """分析：用今天的规则与配置重查已入库的成果包，列出结论发生变化的版本及原因（不改变任何已存内容）。"""
+    import datetime as dt
+
+    from flows.analysts import rerun as rerun_store
+    from flows.store import Store
+
+    settings = get_settings(store=store)
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        err.print(f"--since 应为 YYYY-MM-DD：{since}")
+        raise typer.Exit(2) from None
+    if not settings.store.exists():
+        err.print(f"成果库 {settings.store} 不存在")
+        raise typer.Exit(2)
+    prof = _profile(profile)
+    with _Progress() as progress:
+        progress("重查已入库成果包")
+        rows = rerun_store(Store(settings.store), prof, project, day, include_unchanged=all_)
+    table = Table(title=f"重查结果（配置 {prof.name}）")
+    for col in ("项目", "版本", "测绘单位", "原结论", "新结论", "原因"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.project_id, f"r{r.revision}", r.firm or "", r.old_verdict or "", r.new_verdict or "", r.reason)
+    out.print(table)
+    out.print(f"结论变化 {sum(r.status == 'changed' for r in rows)} 个；损坏 {sum(r.status == 'damaged' for r in rows)} 个")
+    raise typer.Exit(1 if any(r.status in ("damaged", "failed") for r in rows) else 0)
+
+
+@app.command()
+def stats(store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None) -> None:
+    """分析：按测绘单位、规则、月份统计问题。"""
+    from flows.analysts import stats as store_stats
+    from flows.store import Store
+
+    root = get_settings(store=store).store
+    if not root.exists():
+        err.print(f"成果库 {root} 不存在")
+        raise typer.Exit(2)
+    s = store_stats(Store(root))
+    for title, frame in (("按测绘单位", s.by_firm), ("按规则", s.by_rule), ("按月份", s.by_month)):
+        table = Table(title=title)
+        frame = frame.reset_index()
+        for col in frame.columns:
+            table.add_column(str(col))
+        for row in frame.itertuples(index=False):
+            table.add_row(*["" if v is None else str(v) for v in row])
+        out.print(table)
 
 
 @app.command("verify-store")

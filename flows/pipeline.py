@@ -80,6 +80,7 @@ class SubmitOutcome:
     revision: int | None
     is_new: bool
     published: dict[str, str]
+    comparison: Any = None  # flows.revisions.Comparison against the previous revision
 
 
 def _check_task(source: str, profile_ref: str, workdir: str) -> CheckResult:
@@ -119,13 +120,13 @@ def _flows():
         )
 
     @prefect.task(name="publish-products", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
-    def publish(store_root: str, result: CheckResult, revision: int, raw: str) -> dict[str, str]:
+    def publish(store_root: str, result: CheckResult, revision: int, raw: str, comparison) -> dict[str, str]:
         from flows.products import builders
         from flows.store import Store
 
         store = Store(Path(store_root))
         out = {}
-        for dep, build in builders(result, Path(raw)).items():
+        for dep, build in builders(result, Path(raw), comparison).items():
             out[dep] = str(store.publish(dep, result.package.project_id, revision, build))
         return out
 
@@ -154,13 +155,16 @@ def _flows():
             doc = findings_document(result)
             if json_path:
                 write_findings(result, Path(json_path))
-            revision, is_new, published = None, False, {}
+            revision, is_new, published, comparison = None, False, {}, None
             if result.package.project_id:
+                from flows.revisions import compare_with_previous
+
                 sub = record(store, result, result.checked_at.isoformat(timespec="seconds"))
                 revision, is_new = sub.revision, sub.is_new
-                published = publish(store, result, revision, raw)
+                comparison = compare_with_previous(vault, result.package.project_id, revision, result.findings)
+                published = publish(store, result, revision, raw, comparison)
             _artifacts(result, f"{result.package.project_id or 'unreadable'}-r{revision or 0}")
-        return SubmitOutcome(result, doc, revision, is_new, published)
+        return SubmitOutcome(result, doc, revision, is_new, published, comparison)
 
     globals()["check_package"], globals()["submit_package"] = check_package, submit_package
     return check_package, submit_package

@@ -16,8 +16,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from flows.html_report import render_html
 from flows.opinion import render_opinion
 from flows.results import dumps, findings_document
+from flows.revisions import diff_document
 from schemas.check import CheckResult
 from schemas.findings import Finding
 from schemas.measure import setbacks
@@ -158,8 +160,9 @@ def build_housing(result: CheckResult, out: Path) -> None:
 # ---------------------------------------------------------------- archive 城建档案
 
 
-def build_archive(result: CheckResult, out: Path, raw: Path) -> None:
-    """The original package byte for byte, its checksums, findings.json and the opinion."""
+def build_archive(result: CheckResult, out: Path, raw: Path, comparison=None) -> None:
+    """The original package byte for byte, its checksums, findings.json, the firm's report
+    (质检报告, with fixed / new / open against the previous revision) and the diff."""
     target = out / "package" / raw.name
     if raw.is_dir():
         shutil.copytree(raw, target, symlinks=False)
@@ -172,6 +175,11 @@ def build_archive(result: CheckResult, out: Path, raw: Path) -> None:
     }
     (out / "checksums.json").write_bytes(json.dumps(checksums, ensure_ascii=False, indent=2).encode())
     (out / "findings.json").write_bytes(dumps(findings_document(result)))
+    previous = comparison.as_previous_map() if comparison is not None else None
+    (out / "report.html").write_text(render_html(result, previous), encoding="utf-8")
+    if comparison is not None:
+        doc = diff_document(comparison, result.package.project_id, None)
+        (out / "revision_diff.json").write_bytes(dumps(doc))
 
 
 def _with_opinion(result: CheckResult, build: Callable[[Path], None]) -> Callable[[Path], None]:
@@ -184,12 +192,12 @@ def _with_opinion(result: CheckResult, build: Callable[[Path], None]) -> Callabl
     return run
 
 
-def builders(result: CheckResult, raw: Path) -> dict[str, Callable[[Path], None]]:
+def builders(result: CheckResult, raw: Path, comparison=None) -> dict[str, Callable[[Path], None]]:
     """The department products due for this result (registration and housing only when
     the verdict is not ``rejected``)."""
     out: dict[str, Callable[[Path], None]] = {
         "planning": lambda d: build_planning(result, d),
-        "archive": lambda d: build_archive(result, d, raw),
+        "archive": lambda d: build_archive(result, d, raw, comparison),
     }
     if result.verdict.verdict != "rejected":
         out["registration"] = lambda d: build_registration(result, d)

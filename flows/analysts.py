@@ -1,0 +1,518 @@
+"""For analysts: check the archive again under today's rules, and count what the checks found.
+
+:func:`rerun` checks every stored revision (of one project, or since a date) again with the
+rules of this version and the profile given, and says which verdicts would change and why
+(the rule codes found more or less often than the archived findings.json says). It reads
+only: raw packages are verified, extracted into a private work folder in the store's
+``tmp/`` and checked; nothing is recorded, published or changed. A package whose stored
+copy no longer hashes to its name is reported as ``damaged`` and not checked.
+
+:func:`stats` tabulates the catalogue and the archived findings: per surveying firm
+(测绘单位, the revision's ``firm``), per rule code and per month.
+
+The Prefect flow ``rerun_archive`` runs :func:`rerun_package` as one task per stored
+package; with ``settings.backend == "dask"`` on a ``prefect_dask.DaskTaskRunner`` (the
+optional ``scale`` extra) when it is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from flows.pipeline import precheck
+from schemas.catalogue import CATALOGUE
+from schemas.findings import SEVERITIES
+from schemas.profile import Profile, load_profile
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
+    from flows.store import Revision, Store
+
+__all__ = [
+    "RerunRow",
+    "RerunStatus",
+    "Stats",
+    "archived_findings",
+    "rerun",
+    "rerun_package",
+    "select_revisions",
+    "stats",
+]
+
+log = logging.getLogger(__name__)
+
+RerunStatus = Literal["changed", "unchanged", "damaged", "failed"]
+ARCHIVE = "archive"
+FINDINGS_NAME = "findings.json"
+_SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}  # error first
+
+
+# ---------------------------------------------------------------- rerun
+
+
+@dataclass(frozen=True)
+class RerunRow:
+    """One revision checked again.
+
+    Attributes
+    ----------
+    status
+        ``changed`` (verdict differs), ``unchanged``, ``damaged`` (the stored package does
+        not hash to its name: not checked) or ``failed`` (the check itself broke: a bug).
+    added, removed
+        Per rule code, how many findings more (``added``) or fewer (``removed``) than the
+        archived findings.json; empty when that file is missing (``codes_known`` False).
+    severity_changed
+        Codes found both times whose (highest) severity differs: ``{code: (old, new)}``.
+    """
+
+    project_id: str
+    revision: int
+    package_sha256: str
+    firm: str | None
+    submitted_at: str
+    status: RerunStatus
+    old_verdict: str
+    new_verdict: str | None = None
+    old_ruleset: str = ""
+    new_ruleset: str | None = None
+    old_profile: str = ""
+    new_profile: str = ""
+    old_counts: dict[str, int] = field(default_factory=dict)
+    new_counts: dict[str, int] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+    severity_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    codes_known: bool = True
+    detail: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.status == "changed"
+
+    @property
+    def reason(self) -> str:
+        """Why, in one line: ``PLN-007 −1; XSV-003 +2; CRS-005 warning→error``."""
+        if self.status in ("damaged", "failed"):
+            return self.detail or self.status
+        parts = [f"{c} +{n}" for c, n in sorted(self.added.items())]
+        parts += [f"{c} −{n}" for c, n in sorted(self.removed.items())]
+        parts += [f"{c} {a}→{b}" for c, (a, b) in sorted(self.severity_changed.items())]
+        if not self.codes_known:
+            parts.append("归档 findings.json 缺失，无法比较规则")
+        return "; ".join(parts) or "规则结果相同（城市配置的容缺事项不同）"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON-ready) with ``reason``."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["severity_changed"] = {k: list(v) for k, v in self.severity_changed.items()}
+        out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one check of a package said, reduced to what a rerun row needs."""
+
+    verdict: str
+    ruleset: str
+    counts: dict[str, int]
+    codes: Counter[str]
+    severity: dict[str, str]
+
+
+def _code_summary(findings: Iterable[tuple[str, str]]) -> tuple[Counter[str], dict[str, str]]:
+    """(code, severity) pairs → count per code and highest severity per code."""
+    codes: Counter[str] = Counter()
+    worst: dict[str, str] = {}
+    for code, severity in findings:
+        codes[code] += 1
+        if code not in worst or _SEVERITY_RANK.get(severity, 9) < _SEVERITY_RANK.get(
+            worst[code], 9
+        ):
+            worst[code] = severity
+    return codes, worst
+
+
+def _submitted_on(submitted_at: str) -> dt.date | None:
+    try:
+        return dt.datetime.fromisoformat(submitted_at).date()
+    except ValueError:
+        try:
+            return dt.date.fromisoformat(submitted_at[:10])
+        except ValueError:
+            return None
+
+
+def select_revisions(
+    store: Store, project_id: str | None = None, since: dt.date | None = None
+) -> list[Revision]:
+    """The revisions of one project (or all), submitted on or after ``since`` (the date as
+    recorded, i.e. the check's local date)."""
+    revisions = store.revisions(project_id)
+    if since is None:
+        return revisions
+    return [r for r in revisions if (d := _submitted_on(r.submitted_at)) is not None and d >= since]
+
+
+def archived_findings(store: Store, project_id: str, revision: int) -> dict[str, Any] | None:
+    """The findings.json archived with a revision (城建档案 product), or None."""
+    reader = store.reader(ARCHIVE)
+    try:
+        product = reader.product(project_id, revision)
+        with reader.open(product, FINDINGS_NAME) as fh:
+            doc = json.loads(fh.read().decode("utf-8"))
+    except (LookupError, OSError, ValueError) as exc:
+        log.info("no archived findings for %s r%d: %s", project_id, revision, exc)
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _check(store: Store, sha256: str, profile: Profile) -> _Outcome:
+    raw = store.raw_path(sha256)
+    if raw is None:
+        raise FileNotFoundError(f"package {sha256} is not stored")
+    with store.workspace("rerun") as wd:
+        result = precheck(raw, profile, wd)
+    codes, worst = _code_summary((f.code, f.severity) for f in result.findings)
+    return _Outcome(
+        result.verdict.verdict, result.ruleset_version, dict(result.counts), codes, worst
+    )
+
+
+def _row(store: Store, rev: Revision, profile: Profile, now: _Outcome) -> RerunRow:
+    doc = archived_findings(store, rev.project_id, rev.revision)
+    base = _base(rev, profile)
+    if doc is None:
+        return RerunRow(
+            **base,
+            status="changed" if now.verdict != rev.verdict else "unchanged",
+            new_verdict=now.verdict,
+            new_ruleset=now.ruleset,
+            new_counts=now.counts,
+            codes_known=False,
+        )
+    old_codes, old_worst = _code_summary(
+        (str(f.get("code")), str(f.get("severity")))
+        for f in doc.get("findings") or []
+        if isinstance(f, dict)
+    )
+    added = {c: now.codes[c] - old_codes[c] for c in now.codes if now.codes[c] > old_codes[c]}
+    removed = {c: old_codes[c] - now.codes[c] for c in old_codes if old_codes[c] > now.codes[c]}
+    severity_changed = {
+        c: (old_worst[c], now.severity[c])
+        for c in old_worst.keys() & now.severity.keys()
+        if old_worst[c] != now.severity[c]
+    }
+    return RerunRow(
+        **base,
+        status="changed" if now.verdict != rev.verdict else "unchanged",
+        new_verdict=now.verdict,
+        new_ruleset=now.ruleset,
+        new_counts=now.counts,
+        added=dict(sorted(added.items())),
+        removed=dict(sorted(removed.items())),
+        severity_changed=dict(sorted(severity_changed.items())),
+    )
+
+
+def _base(rev: Revision, profile: Profile) -> dict[str, Any]:
+    return {
+        "project_id": rev.project_id,
+        "revision": rev.revision,
+        "package_sha256": rev.package_sha256,
+        "firm": rev.firm,
+        "submitted_at": rev.submitted_at,
+        "old_verdict": rev.verdict,
+        "old_ruleset": rev.ruleset_version,
+        "old_profile": rev.profile,
+        "new_profile": profile.name,
+        "old_counts": dict(rev.counts),
+    }
+
+
+def rerun_package(
+    store: Store, sha256: str, revisions: Sequence[Revision], profile: Profile
+) -> list[RerunRow]:
+    """Check one stored package again and compare with each revision that holds it.
+
+    The package is verified first: a damaged one gives ``damaged`` rows and is not
+    checked. A check that raises (a bug of ours, never the package's) gives ``failed``
+    rows so that one package cannot stop a rerun of the whole archive.
+    """
+    if not store.verify_raw(sha256):
+        detail = "成果库中的原始成果包已损坏或缺失（校验值不符），未重新检查"
+        return [RerunRow(**_base(r, profile), status="damaged", detail=detail) for r in revisions]
+    try:
+        now = _check(store, sha256, profile)
+    except Exception as exc:  # noqa: BLE001 - reported per row, the rerun goes on
+        log.exception("rerun of package %s failed", sha256)
+        detail = f"内部错误：{type(exc).__name__}: {exc} | {traceback.format_exc(limit=2).splitlines()[-1]}"
+        return [RerunRow(**_base(r, profile), status="failed", detail=detail) for r in revisions]
+    return [_row(store, r, profile, now) for r in revisions]
+
+
+def _by_package(revisions: Iterable[Revision]) -> dict[str, list[Revision]]:
+    groups: dict[str, list[Revision]] = {}
+    for r in revisions:
+        groups.setdefault(r.package_sha256, []).append(r)
+    return groups
+
+
+def _order(rows: Iterable[RerunRow], include_unchanged: bool) -> list[RerunRow]:
+    kept = [r for r in rows if include_unchanged or r.status != "unchanged"]
+    return sorted(kept, key=lambda r: (r.project_id, r.revision))
+
+
+def rerun(
+    store: Store,
+    profile: Profile,
+    project_id: str | None = None,
+    since: dt.date | None = None,
+    *,
+    include_unchanged: bool = False,
+) -> list[RerunRow]:
+    """Check stored revisions again under today's rules and ``profile``; change nothing.
+
+    Parameters
+    ----------
+    store
+        The store.
+    profile
+        The profile to check with (usually today's; it may differ from each revision's).
+    project_id
+        Only this project's revisions.
+    since
+        Only revisions submitted on or after this date.
+    include_unchanged
+        Also list the revisions whose verdict stays the same.
+
+    Returns
+    -------
+    list[RerunRow]
+        By project and revision: each revision whose verdict changed, each whose package
+        is damaged or whose check failed (and, if asked, the unchanged ones). Each package
+        is checked once, however many revisions hold it.
+    """
+    rows: list[RerunRow] = []
+    for sha256, revs in _by_package(select_revisions(store, project_id, since)).items():
+        rows += rerun_package(store, sha256, revs, profile)
+    return _order(rows, include_unchanged)
+
+
+# ---------------------------------------------------------------- Prefect flow
+
+
+def _task_runner(settings: Settings | None):
+    """``DaskTaskRunner`` for ``backend == "dask"`` when prefect-dask is installed."""
+    if settings is None or settings.backend != "dask":
+        return None
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        log.warning(
+            "backend 'dask' needs the optional extra duoce[scale] (prefect-dask): running locally"
+        )
+        return None
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner()
+
+
+def _flows():
+    """Build the flow once, lazily (importing this module must not import Prefect)."""
+    if "rerun_archive" in globals():
+        return globals()["rerun_archive"]
+    import prefect
+    from prefect.cache_policies import NO_CACHE
+
+    @prefect.task(name="rerun-package", cache_policy=NO_CACHE)
+    def rerun_package_task(
+        store_root: str, sha256: str, revisions: list, profile: Profile
+    ) -> list[RerunRow]:
+        from flows.store import Store
+
+        return rerun_package(Store(Path(store_root)), sha256, revisions, profile)
+
+    @prefect.flow(name="rerun_archive", log_prints=True)
+    def rerun_archive(
+        store: str = "store",
+        profile: str = "liaocheng",
+        project_id: str | None = None,
+        since: dt.date | None = None,
+        include_unchanged: bool = False,
+    ) -> list[RerunRow]:
+        """Analysts: check stored packages again under today's rules (one task per
+        package); publish nothing, change nothing."""
+        from flows.store import Store
+
+        prof = load_profile(profile)
+        groups = _by_package(select_revisions(Store(Path(store)), project_id, since))
+        futures = [
+            rerun_package_task.submit(store, sha, revs, prof) for sha, revs in groups.items()
+        ]
+        rows = [row for fut in futures for row in fut.result()]
+        return _order(rows, include_unchanged)
+
+    globals()["rerun_archive"] = rerun_archive
+    return rerun_archive
+
+
+def rerun_archive_flow(settings: Settings | None = None):
+    """The ``rerun_archive`` flow with the task runner the settings ask for."""
+    flow = _flows()
+    runner = _task_runner(settings)
+    return flow if runner is None else flow.with_options(task_runner=runner)
+
+
+def __getattr__(name: str):
+    if name == "rerun_archive":
+        return _flows()
+    raise AttributeError(name)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Tables over the whole store.
+
+    Attributes
+    ----------
+    by_firm
+        Index ``firm`` (测绘单位; ``（未填）`` when unknown): projects, submissions,
+        revisions, the verdicts of the revisions, findings per severity, and
+        ``first_accepted`` (projects whose revision 1 was not rejected).
+    by_rule
+        Index ``code``: title, domain, findings, revisions, projects and firms with it,
+        from the archived findings.json of every revision; most frequent first.
+    by_month
+        Index ``month`` (``YYYY-MM`` of the submission): submissions, revisions, projects,
+        verdicts, findings per severity.
+    """
+
+    by_firm: pd.DataFrame
+    by_rule: pd.DataFrame
+    by_month: pd.DataFrame
+
+
+UNKNOWN_FIRM = "（未填）"
+VERDICT_COLUMNS = ("accepted", "accepted_with_deficiencies", "rejected")
+SEVERITY_COLUMNS = {"error": "errors", "warning": "warnings", "info": "infos"}
+
+
+def _revision_frame(store: Store) -> pd.DataFrame:
+    revs = store.revisions()
+    frame = pd.DataFrame(
+        {
+            "project_id": pd.Series([r.project_id for r in revs], dtype="str"),
+            "revision": pd.Series([r.revision for r in revs], dtype="int64"),
+            "firm": pd.Series([r.firm or UNKNOWN_FIRM for r in revs], dtype="str"),
+            "verdict": pd.Series([r.verdict for r in revs], dtype="str"),
+            "month": pd.Series([r.submitted_at[:7] for r in revs], dtype="str"),
+        }
+    )
+    for sev, col in SEVERITY_COLUMNS.items():
+        frame[col] = pd.Series([int(r.counts.get(sev, 0)) for r in revs], dtype="int64")
+    return frame
+
+
+def _findings_frame(store: Store, revs: pd.DataFrame) -> pd.DataFrame:
+    rows: list[tuple[str, int, str, str, str]] = []
+    for pid, rev in zip(revs["project_id"], revs["revision"], strict=True):
+        doc = archived_findings(store, pid, int(rev))
+        for f in (doc or {}).get("findings") or []:
+            if isinstance(f, dict) and f.get("code"):
+                rows.append(
+                    (
+                        pid,
+                        int(rev),
+                        str(f["code"]),
+                        str(f.get("severity") or ""),
+                        str(f.get("domain") or ""),
+                    )
+                )
+    columns = ["project_id", "revision", "code", "severity", "domain"]
+    frame = pd.DataFrame(rows, columns=columns).astype(
+        {c: "str" for c in columns} | {"revision": "int64"}
+    )
+    return frame.merge(
+        revs[["project_id", "revision", "firm", "month"]], on=["project_id", "revision"], how="left"
+    )
+
+
+def _verdicts(revs: pd.DataFrame, by: str) -> pd.DataFrame:
+    table = pd.crosstab(revs[by], revs["verdict"])
+    return table.reindex(columns=list(VERDICT_COLUMNS), fill_value=0)
+
+
+def stats(store: Store) -> Stats:
+    """Findings and verdicts per firm, per rule code and per month (see :class:`Stats`)."""
+    revs = _revision_frame(store)
+    subs_list = store.submissions()
+    subs = pd.DataFrame(
+        {
+            "firm": pd.Series([s.firm or UNKNOWN_FIRM for s in subs_list], dtype="str"),
+            "month": pd.Series([s.submitted_at[:7] for s in subs_list], dtype="str"),
+        }
+    )
+    found = _findings_frame(store, revs)
+    severity_cols = list(SEVERITY_COLUMNS.values())
+
+    def per(by: str) -> pd.DataFrame:
+        grouped = revs.groupby(by)
+        table = pd.DataFrame(
+            {
+                "projects": grouped["project_id"].nunique(),
+                "submissions": subs.groupby(by).size(),
+                "revisions": grouped.size(),
+            }
+        )
+        table = table.join(_verdicts(revs, by)).join(grouped[severity_cols].sum())
+        table = table.fillna(0).astype("int64")
+        table.index.name = by
+        return table
+
+    by_firm = per("firm")
+    first = revs[revs["revision"] == 1]
+    by_firm["first_accepted"] = (
+        first[first["verdict"] != "rejected"]
+        .groupby("firm")
+        .size()
+        .reindex(by_firm.index, fill_value=0)
+        .astype("int64")
+    )
+
+    g = found.groupby("code")
+    by_rule = pd.DataFrame(
+        {
+            "findings": g.size(),
+            "revisions": found.drop_duplicates(["code", "project_id", "revision"])
+            .groupby("code")
+            .size(),
+            "projects": g["project_id"].nunique(),
+            "firms": g["firm"].nunique(),
+        }
+    )
+    by_rule.insert(
+        0, "domain", [CATALOGUE[c].domain if c in CATALOGUE else "" for c in by_rule.index]
+    )
+    by_rule.insert(
+        0, "title", [CATALOGUE[c].title if c in CATALOGUE else "" for c in by_rule.index]
+    )
+    by_rule = by_rule.sort_values(["findings", "revisions"], ascending=False, kind="stable")
+    by_rule.index.name = "code"
+
+    by_month = per("month").sort_index()
+    return Stats(by_firm=by_firm, by_rule=by_rule, by_month=by_month)
