@@ -79,7 +79,7 @@ _RULES = [
     _r("CRS-005", "crs", "warning", "项目不在本地区范围内", "项目位置（{lon:.4f}E, {lat:.4f}N）不在{area}范围内"),
     # CAD — cadastral survey
     _r("CAD-001", "cadastral", "error", "宗地代码结构错误", "宗地代码 {value} 结构错误：{reason}"),
-    _r("CAD-002", "cadastral", "error", "不动产单元号结构错误", "不动产单元号 {value} 结构错误：{reason}"),
+    _r("CAD-002", "cadastral", "error", "不动产单元号结构错误", "{what} {value} 结构错误：{reason}"),
     _r("CAD-003", "cadastral", "error", "宗地特征码组合不允许", "宗地代码 {value} 的特征码 {pair} 不允许：第二位为 A 或 C 时第一位须为 J"),
     _r("CAD-004", "cadastral", "warning", "虚拟宗地代码", "宗地代码 {value} 为虚拟代码（地籍区与地籍子区为 000000）"),
     _r("CAD-005", "cadastral", "warning", "县级代码不在本地列表", "宗地代码 {value} 的县级代码 {county} 不在{area}的县级代码列表内"),

@@ -159,8 +159,9 @@ def check_crs(tables: Tables, drawings: dict[str, Drawing], profile: Profile) ->
     zbx_row = tables.project_rows.get("ZBX")
     declared = parse_zbx(zbx)
     zone = zone_of(declared) if declared is not None else None
-    if zone is None:
+    if zone is None and "project" in tables.present:  # no 项目信息 at all: RPT-001 / PKG-008 said it
         out.append(make("CRS-001", Place(sheet="项目信息", row=zbx_row, key="ZBX", field="ZBX"), value=zbx or ""))
+    if zone is None:
         zone = zone_of(profile.epsg)
         assert zone is not None, "the profile's EPSG must be a CGCS2000 3° GK code"
         zone = Zone(None, zone.epsg, zone.cm, zone.prefix)

@@ -256,6 +256,11 @@ def type_sheet(
     raw = raw.set_axis(pd.Index(rows), axis=0)
     typed = pd.DataFrame(index=raw.index)
     unreadable: dict[str, pd.Series] = {}
+
+    def key_at(row: int) -> str | None:  # only for rows that have a finding
+        return _row_key(sheet.key, typed.loc[row]) if row in typed.index else None
+
+    too_precise: dict[str, pd.Series] = {}
     for f in sheet.fields:
         if f.code not in raw.columns:
             continue
@@ -263,19 +268,20 @@ def type_sheet(
         typed[f.code] = values
         unreadable[f.code] = bad
         if decimals is not None:
-            for row in decimals.index[decimals.to_numpy()]:
-                findings.append(
-                    make(
-                        "RPT-008",
-                        _place(sheet, row, f.code, None),
-                        sheet=sheet.name,
-                        column=f.code,
-                        value=raw.at[row, f.code],
-                        decimals=DECIMALS[f.kind],
-                    )
+            too_precise[f.code] = decimals
+
+    for code, decimals in too_precise.items():  # after typing: a place names its row's key
+        for row in decimals.index[decimals.to_numpy()]:
+            findings.append(
+                make(
+                    "RPT-008",
+                    _place(sheet, row, code, key_at(row)),
+                    sheet=sheet.name,
+                    column=code,
+                    value=raw.at[row, code],
+                    decimals=DECIMALS[sheet.field(code).kind],
                 )
-    def key_at(row: int) -> str | None:  # only for rows that have a finding
-        return _row_key(sheet.key, typed.loc[row]) if row in typed.index else None
+            )
 
     for code, bad in unreadable.items():
         f = sheet.field(code)

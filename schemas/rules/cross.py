@@ -11,13 +11,12 @@ invalid or missing is skipped silently.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import shapely
 
 from schemas.catalogue import make
+from schemas.codes import bdcdyh_valid, zddm_valid
 from schemas.context import Context
 from schemas.findings import Finding, Place
 from schemas.rules.planning import (
@@ -37,8 +36,6 @@ from schemas.rules.planning import (
 PARCEL_SHEET = "宗地"
 UNIT_SHEET = "户"
 # a BDCDYH of the right structure (CAD-002 judges the rest): 19-char ZDDM, 定着物特征码, 8 digits
-BDCDYH_SHAPE = r"^[0-9]{6}[0-9A-Z]{6}[A-Z]{2}[0-9]{5}[FLQW][0-9]{8}$"
-ZDDM_SHAPE = re.compile(r"^[0-9]{6}[0-9A-Z]{6}[A-Z]{2}[0-9]{5}$")
 DENSIFY = 1.0  # m: vertices added along both rings before measuring the Hausdorff distance
 
 
@@ -70,7 +67,7 @@ def _unit_outside_parcels(units: pd.DataFrame, zddm: set[str]) -> pd.Series:
     """Units whose well-formed BDCDYH names no parcel while their ZRZH does (a unit of a
     building whose own ZRZH names no parcel is that building's finding, or RPT-009's)."""
     code = units["BDCDYH"].astype("string")
-    shaped = code.str.match(BDCDYH_SHAPE).fillna(False).astype(bool)
+    shaped = bdcdyh_valid(code)  # a malformed code is CAD-001..003's finding
     bad = shaped & ~code.str[:19].isin(zddm).fillna(False).astype(bool)
     zrzh_ok = units["ZRZH"].isna() | units["ZRZH"].astype("string").str[:19].isin(zddm).fillna(False).astype(bool)
     return bad & zrzh_ok
@@ -81,8 +78,8 @@ def codes_without_parcel(ctx: Context) -> list[Finding]:
     if "parcel" not in ctx.tables.present:
         return []  # RPT-001
     zddm = set(_parcels(ctx)["ZDDM"].astype(object))
-    if not all(ZDDM_SHAPE.match(z) for z in zddm):
-        return []  # CAD-001: a parcel's own code is malformed, so no code can be matched to it
+    if not zddm_valid(pd.Series(sorted(zddm), dtype="string")).all():
+        return []  # CAD-001/003: a parcel's own code is malformed, so no code can be matched to it
     found = []
     bld = buildings(ctx)
     bad = ~bld["ZRZH"].astype("string").str[:19].isin(zddm).fillna(False).astype(bool)
@@ -109,7 +106,7 @@ def unit_codes(ctx: Context) -> list[Finding]:
         return []
     code = units["BDCDYH"].astype("string")
     zrzh = units["ZRZH"].astype("string")
-    shaped = code.str.match(BDCDYH_SHAPE).fillna(False).astype(bool)
+    shaped = bdcdyh_valid(code)
     known = set(buildings(ctx)["ZRZH"].astype(object))
     building_ok = zrzh.isin(known).fillna(False).astype(bool) if "building" in ctx.tables.present else zrzh.notna()
     differ = (code.str[:24] != zrzh).fillna(False).astype(bool)
