@@ -1,0 +1,448 @@
+"""Is an ASCII DXF healthy enough for the fast path? Checks of the whole tag stream for what
+ezdxf's recover mode and auditor would repair, report or raise on.
+
+The fast path (:mod:`parsers.dxf_fast`) must give exactly what :func:`parsers.dxf.read_dxf`
+gives, findings included. So a file is taken only when
+
+- every tag is well formed: integer group codes, strict numbers (ezdxf reports each number
+  it has to guess as an error), finite coordinates, point tags in x/y order, a section
+  frame SECTION … ENDSEC … EOF with exactly one ENTITIES section;
+- every record has one hexadecimal, unique handle, every owner / pointer reference names a
+  handle — outside the entities, one outside the entities (so a file whose objects refer
+  to entities: groups, extension dictionaries, draw order, goes to ezdxf) —, layer names
+  are valid, APPDATA and XDATA are well formed, entities are laid out in their subclasses
+  as AutoCAD writes them, modelspace entities are owned by ``*Model_Space``, POLYLINE /
+  INSERT sequences are closed by SEQEND;
+- the entities pass what ezdxf's auditor checks on them (linetype, text style, block and
+  dimension style defined; colour, lineweight, transparency, extrusion valid);
+- everything but the entities — HEADER, CLASSES, TABLES, BLOCKS, OBJECTS — is read and
+  audited by ezdxf itself with no error and no fix (a small document: milliseconds).
+
+Anything else raises :class:`Doubt` and the caller reads the file with ezdxf.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from ezdxf import recover
+from ezdxf.entities.dxfgfx import DXFGraphic
+from ezdxf.entities.factory import ENTITY_CLASSES
+from ezdxf.lldxf import const, validator
+from ezdxf.lldxf.types import BYTES, DOUBLE, INT16, INT32, INT64, POINT_CODES
+
+_MAX_CODE = 1072
+_IS_FLOAT = np.zeros(_MAX_CODE, dtype=bool)
+_IS_FLOAT[[c for c in DOUBLE if c < _MAX_CODE]] = True
+_IS_INT = np.zeros(_MAX_CODE, dtype=bool)
+_IS_INT[[c for c in INT16 | INT32 | INT64 | BYTES if c < _MAX_CODE]] = True
+_JUNK = b" \t\r\n\x00\x1a"
+_NOT_RECORDS = (b"SECTION", b"ENDSEC", b"EOF", b"ENDTAB", b"CLASS")
+_REFERENCE_CODES = (330, 340, 350, 360)  # owner, pointer, ownership: must name a handle
+_HEX = b"0123456789ABCDEFabcdef"
+_TYPE_NAME = re.compile(rb"[A-Z0-9_]+\Z")
+_X_CODES = np.array(sorted(POINT_CODES))
+_TEXT_STYLED = (b"TEXT", b"MTEXT", b"ATTRIB", b"ATTDEF")
+# the AcDbEntity subclass holds the common properties; handle, owner and APPDATA come first
+_COMMON = (8, 6, 62, 370, 440, 67, 48, 60, 410, 347, 348, 390, 284, 420, 430)
+_HEAD = (5, 330, 360, 102)
+# subclass markers after AcDbEntity, as AutoCAD and ezdxf write them (None: any marker)
+_MARKERS: dict[bytes, tuple[tuple[bytes | None, ...], ...]] = {
+    b"LINE": ((b"AcDbLine",),),
+    b"CIRCLE": ((b"AcDbCircle",),),
+    b"POINT": ((b"AcDbPoint",),),
+    b"LWPOLYLINE": ((b"AcDbPolyline",),),
+    b"MTEXT": ((b"AcDbMText",),),
+    b"INSERT": ((b"AcDbBlockReference",),),
+    b"TEXT": ((b"AcDbText", b"AcDbText"),),
+    b"POLYLINE": tuple(
+        (m,)
+        for m in (b"AcDb2dPolyline", b"AcDb3dPolyline", b"AcDbPolyFaceMesh", b"AcDbPolygonMesh")
+    ),
+    b"VERTEX": ((b"AcDbVertex", None), (b"AcDbFaceRecord",)),
+    b"SEQEND": ((),),
+    b"ATTRIB": ((b"AcDbText", b"AcDbAttribute"),),
+}
+_SINGLE = (1, 8, 66, 67, 70)
+_NOT_GRAPHICAL = [
+    name.encode()
+    for name, cls in ENTITY_CLASSES.items()
+    if not issubclass(cls, DXFGraphic) or name in ("ACAD_TABLE",)
+] + [
+    b"SECTION",
+    b"ENDSEC",
+    b"ENDTAB",
+    b"EOF",
+]  # read as "the first" by the scan: must be the only one
+_log = logging.getLogger(__name__)
+
+
+class Doubt(Exception):
+    """The file is not plain enough for the fast path."""
+
+
+@dataclass(frozen=True)
+class Tags:
+    """The tag stream: group codes, raw byte values, and the ENTITIES content range."""
+
+    lines: list[bytes]
+    codes: np.ndarray  # int64
+    values: np.ndarray  # object: bytes
+    start: int  # first tag of the first entity
+    end: int  # the ENDSEC tag of ENTITIES
+
+
+def _mask(codes: np.ndarray, wanted) -> np.ndarray:
+    """``np.isin(codes, wanted)`` by table lookup (group codes are small integers)."""
+    table = np.zeros(_MAX_CODE + 1, dtype=bool)
+    table[[c for c in wanted if 0 <= c <= _MAX_CODE]] = True
+    return table[np.clip(codes, 0, _MAX_CODE)] & (codes <= _MAX_CODE) & (codes >= 0)
+
+
+def numbers(values: np.ndarray, dtype: type) -> np.ndarray:
+    """Strict parse of byte values (raises ValueError where ezdxf would have to guess)."""
+    items = values.tolist()
+    if items and max(map(len, items)) > 40:
+        raise Doubt("a numeric value is too long")
+    return np.array(items, dtype=bytes).astype(dtype)
+
+
+def healthy_tags(data: bytes) -> Tags:
+    """Parse and check the whole file; raise :class:`Doubt` unless it is healthy."""
+    lines = data.rstrip(_JUNK).replace(b"\r\n", b"\n").split(b"\n")
+    if len(lines) % 2:
+        raise Doubt("odd number of lines")
+    code_lines = lines[0::2]
+    if max(map(len, code_lines)) > 8:
+        raise Doubt("a group code line is too long")
+    codes = np.array(code_lines).astype(np.int64)
+    values = np.empty(len(code_lines), dtype=object)
+    values[:] = lines[1::2]
+    _check_numbers(codes, values)
+    start, end = _entities_section(codes, values)
+    records = _Records(codes, values)
+    records.check(start, end)
+    _check_skeleton(lines, start, end)
+    return Tags(lines, codes, values, start, end)
+
+
+def _check_numbers(codes: np.ndarray, values: np.ndarray) -> None:
+    inside = (codes >= 0) & (codes < _MAX_CODE)
+    clipped = np.where(inside, codes, 0)
+    if not np.isfinite(numbers(values[inside & _IS_FLOAT[clipped]], float)).all():
+        raise Doubt("non-finite coordinate")
+    numbers(values[inside & _IS_INT[clipped]], np.int64)
+    # a point is x then y (then z): ezdxf raises on a lone x and drops a lone y
+    x = np.flatnonzero(_mask(codes, _X_CODES))
+    if len(x) and (x[-1] + 1 >= len(codes) or (codes[x + 1] != codes[x] + 10).any()):
+        raise Doubt("x without y")
+    for step, what in ((10, "y without x"), (20, "z not right after y")):
+        later = np.flatnonzero(_mask(codes, _X_CODES + step))
+        if len(later) and (later[0] == 0 or (codes[later - 1] != codes[later] - 10).any()):
+            raise Doubt(what)
+
+
+def _entities_section(codes: np.ndarray, values: np.ndarray) -> tuple[int, int]:
+    """Tag range of the ENTITIES section's entities, after checking the section frame."""
+    zero = np.flatnonzero(codes == 0)
+    names = values[zero]
+    frame = (names == b"SECTION") | (names == b"ENDSEC") | (names == b"EOF")
+    pos, kind = zero[frame], names[frame]
+    if len(kind) < 3 or kind[-1] != b"EOF" or pos[-1] != len(codes) - 1:
+        raise Doubt("no final EOF")
+    expected = np.array([b"SECTION", b"ENDSEC"] * ((len(kind) - 1) // 2) + [b"EOF"], dtype=object)
+    if len(kind) != len(expected) or not (kind == expected).all():
+        raise Doubt("SECTION/ENDSEC out of order")
+    if pos[0] != 0 or not (pos[2::2] == pos[1:-1:2] + 1).all():
+        raise Doubt("tags outside sections")
+    sections = pos[0:-1:2]
+    if not (codes[sections + 1] == 2).all():
+        raise Doubt("section without a name")
+    which = np.flatnonzero(values[sections + 1] == b"ENTITIES")
+    if len(which) != 1:
+        raise Doubt("not exactly one ENTITIES section")
+    k = int(which[0])
+    return int(sections[k]) + 2, int(pos[2 * k + 1])
+
+
+class _Records:
+    """Records (a code 0 tag and the tags up to the next) of the whole file."""
+
+    def __init__(self, codes: np.ndarray, values: np.ndarray) -> None:
+        self.codes, self.values = codes, values
+        self.zero = np.flatnonzero(codes == 0)
+        self.names = values[self.zero]
+        self.record = np.repeat(
+            np.arange(len(self.zero)), np.diff(np.append(self.zero, len(codes)))
+        )
+        # record names as small integers: comparisons over the whole tag stream stay cheap
+        self._ids = {name: i for i, name in enumerate(set(self.names.tolist()))}
+        self.kind = np.array([self._ids[n] for n in self.names.tolist()], dtype=np.int64)
+        self.tag_kind = self.kind[self.record]
+
+    def tag_of(self, name: bytes) -> np.ndarray:
+        """Per tag: does it belong to a record called ``name``?"""
+        return self.tag_kind == self._ids.get(name, -1)
+
+    def first(self, code: int, where: np.ndarray | None = None) -> np.ndarray:
+        """First value of ``code`` per record (None if absent)."""
+        tags = np.flatnonzero(self.codes == code if where is None else (self.codes == code) & where)
+        out = np.full(len(self.zero), None, dtype=object)
+        uniq, first = np.unique(self.record[tags], return_index=True)
+        out[uniq] = self.values[tags[first]]
+        return out
+
+    def names_of(self, record_name: bytes, code: int = 2) -> set[str]:
+        """Lower-cased names (``code``) of the records called ``record_name``."""
+        named = self.first(code)[self.names == record_name]
+        return {v.decode("utf-8", "replace").lower() for v in named if v is not None}
+
+    def check(self, start: int, end: int) -> None:
+        if any(_TYPE_NAME.match(v) is None for v in set(self.names.tolist())):
+            raise Doubt("a record type that is not a DXF name")
+        self._check_header()
+        self._check_handles()
+        self._check_tag_structure()
+        in_entities = np.zeros(len(self.zero), dtype=bool)
+        in_entities[(self.zero >= start) & (self.zero < end)] = True
+        wrong = [self._ids[n] for n in _NOT_GRAPHICAL if n in self._ids]
+        if np.isin(self.kind[in_entities], wrong).any():
+            raise Doubt("a table entry or object among the entities")
+        self._check_references(in_entities)
+        self._check_sequences(in_entities)
+        self._check_model_owner(in_entities)
+        self._check_subclasses(in_entities)
+        self._check_audit(in_entities)
+
+    def _check_references(self, in_entities: np.ndarray) -> None:
+        """Owner and pointer references name a handle of the right part of the file: what
+        is outside the entities refers to what is outside them, an entity's references other
+        than its owner too, and an entity's owner exists."""
+        codes, values, record = self.codes, self.values, self.record
+        tag_in_entities = in_entities[record]
+        outside = {int(h, 16) for h in values[self.handle_tag & ~tag_in_entities]}
+        refs = _mask(codes, _REFERENCE_CODES)
+        for ref in set(values[refs & ~(tag_in_entities & (codes == 330))].tolist()):
+            if not ref or len(ref) > 16 or ref.translate(None, _HEX):
+                raise Doubt("a reference that is not a handle")
+            if ref != b"0" and int(ref, 16) not in outside:
+                raise Doubt("a reference to a handle that does not exist there")
+        everywhere = {int(h, 16) for h in values[self.handle_tag]}
+        for ref in set(values[tag_in_entities & (codes == 330)].tolist()):
+            # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both
+            if (
+                not ref
+                or len(ref) > 16
+                or ref.translate(None, _HEX)
+                or int(ref, 16) not in everywhere
+            ):
+                raise Doubt("an entity owned by a handle that does not exist")
+
+    def _check_header(self) -> None:
+        codes, values = self.codes, self.values
+        header = self.tag_of(b"SECTION")  # the HEADER's variables all sit in its SECTION
+        if any(not v.startswith(b"$") for v in values[(codes == 9) & header]):
+            raise Doubt("header variable without $")
+        nines = np.flatnonzero((codes == 9) & header)
+        if len(nines) and ((codes[nines + 1] == 9) | (codes[nines + 1] == 0)).any():
+            raise Doubt("header variable without a value")
+
+    def _check_handles(self) -> None:
+        codes, values, names, record = self.codes, self.values, self.names, self.record
+        needs_handle = np.ones(len(self.zero), dtype=bool)
+        for name in _NOT_RECORDS:
+            needs_handle &= names != name
+        dimstyle = self.tag_of(b"DIMSTYLE")
+        section = self.tag_of(b"SECTION")
+        handle_tag = ((codes == 5) & ~dimstyle) | ((codes == 105) & dimstyle)
+        handle_tag &= ~section  # $HANDSEED is a code 5 in the HEADER
+        per_record = np.bincount(record[handle_tag], minlength=len(self.zero))
+        if (per_record[needs_handle] != 1).any() or per_record[~needs_handle].any():
+            raise Doubt("a record without exactly one handle")
+        handles = values[handle_tag].tolist()
+        known = {int(h, 16) for h in handles}  # ValueError as ezdxf, which drops such a handle
+        if len(known) != len(handles) or 0 in known:
+            raise Doubt("duplicate handles, or handle 0")
+        self.handle_tag = handle_tag
+        for name in set(values[(codes == 8) & ~section].tolist()):
+            if not validator.is_valid_layer_name(name.decode("utf-8", "replace")):
+                raise Doubt("an invalid layer name")
+
+    def _check_tag_structure(self) -> None:
+        codes, values, record, n = self.codes, self.values, self.record, len(self.zero)
+        is_102 = codes == 102
+        opening = np.zeros(len(codes), dtype=bool)
+        opening[is_102] = [v.startswith(b"{") for v in values[is_102]]
+        closing = np.zeros(len(codes), dtype=bool)
+        closing[is_102] = values[is_102] == b"}"
+        if (is_102 & ~opening & ~closing).any():
+            raise Doubt("APPDATA marker that neither opens nor closes")
+        if (
+            np.bincount(record[opening], minlength=n) != np.bincount(record[closing], minlength=n)
+        ).any():
+            raise Doubt("unbalanced APPDATA")
+        first_xdata = np.full(n, len(codes))
+        starts = np.flatnonzero(codes == 1001)
+        np.minimum.at(first_xdata, record[starts], starts)
+        after = np.arange(len(codes)) > first_xdata[record]
+        if (after & (codes < 1000)).any():
+            raise Doubt("group codes after XDATA")
+        if (codes == 101).any():
+            raise Doubt("embedded objects")
+
+    def _check_sequences(self, in_entities: np.ndarray) -> None:
+        """POLYLINE → VERTEX… SEQEND; INSERT with attributes → ATTRIB… SEQEND."""
+        names = self.names
+        kinds = names[in_entities]
+        child = (kinds == b"VERTEX") | (kinds == b"SEQEND") | (kinds == b"ATTRIB")
+        if len(kinds) and child[0]:
+            raise Doubt("a sub-entity without its entity")
+        follows = np.array([f is not None and int(f) == 1 for f in self.first(66)[in_entities]])
+        ends = np.append(kinds, b"")  # a sentinel after the last entity
+        for head, member in ((b"POLYLINE", b"VERTEX"), (b"INSERT", b"ATTRIB")):
+            heads = np.flatnonzero(kinds == head)
+            others = np.flatnonzero(ends != member)
+            after = others[np.searchsorted(others, heads + 1)]  # first record past the members
+            closes = ends[after] == b"SEQEND"
+            opens = np.ones(len(heads), dtype=bool) if head == b"POLYLINE" else follows[heads]
+            if (opens != closes).any():
+                raise Doubt("a POLYLINE or INSERT sequence without its SEQEND")
+        parents = np.maximum.accumulate(np.where(~child, np.arange(len(kinds)), 0))
+        if child.any() and not np.isin(kinds[parents[child]], [b"POLYLINE", b"INSERT"]).all():
+            raise Doubt("VERTEX, ATTRIB or SEQEND after another entity")
+
+    def _check_model_owner(self, in_entities: np.ndarray) -> None:
+        """Modelspace entities are owned by the *Model_Space block record (ezdxf moves or
+        deletes entities whose owner is wrong)."""
+        record_names = self.first(2)
+        handles = self.first(5)
+        block_records = np.flatnonzero(self.names == b"BLOCK_RECORD")
+        model = [
+            handles[r]
+            for r in block_records.tolist()
+            if record_names[r] is not None and record_names[r].upper() == b"*MODEL_SPACE"
+        ]
+        if len(model) != 1:
+            raise Doubt("not exactly one *Model_Space block record")
+        kinds = self.names
+        top = in_entities & ~np.isin(kinds, [b"VERTEX", b"SEQEND", b"ATTRIB"])
+        space = self.first(67)
+        paper = np.array([s is not None and int(s) == 1 for s in space], dtype=bool)
+        owners = self.first(330)[top & ~paper]
+        if any(o != model[0] for o in owners):
+            raise Doubt("a modelspace entity owned by something else")
+
+    def _check_subclasses(self, in_entities: np.ndarray) -> None:
+        """Entities laid out as AutoCAD writes them: handle, owner and APPDATA before the
+        first subclass marker, the common properties in AcDbEntity, the rest after it, and
+        the markers of each type. ezdxf reads tags by subclass, GDAL and the scan by group
+        code; in this layout both read the same."""
+        codes, values, record = self.codes, self.values, self.record
+        is100 = codes == 100
+        cum = np.cumsum(is100)
+        sub = cum - cum[self.zero][record]  # 0 before the first marker, 1 in AcDbEntity …
+        tags = in_entities[record] & ~is100 & (codes != 0) & (codes < 1000)
+        head, common = _mask(codes, _HEAD), _mask(codes, _COMMON)
+        is_102 = codes == 102
+        closing = np.zeros(len(codes), dtype=bool)
+        closing[is_102] = values[is_102] == b"}"
+        inside_102 = np.cumsum(np.where(is_102, np.where(closing, -1, 1), 0))
+        in_group = (inside_102 > 0) | closing
+        if (tags & head & ~in_group & (sub != 0)).any() or (
+            tags & ~head & ~in_group & (sub == 0)
+        ).any():
+            raise Doubt("tags before the first subclass marker")
+        if (tags & common & (sub != 1)).any() or (tags & ~head & ~common & (sub == 1)).any():
+            raise Doubt("common properties outside AcDbEntity")
+        ents = np.flatnonzero(in_entities)
+        kinds = self.names[ents]
+        count = np.bincount(record[is100], minlength=len(self.zero))[ents]
+        markers = [self.first(100, is100 & (sub == k))[ents] for k in (1, 2, 3)]
+        if not (markers[0] == b"AcDbEntity").all():
+            raise Doubt("an entity without AcDbEntity")
+        for kind, layouts in _MARKERS.items():
+            on = kinds == kind
+            if not on.any():
+                continue
+            fits = np.zeros(int(on.sum()), dtype=bool)
+            for layout in layouts:
+                fit = count[on] == 1 + len(layout)
+                for k, marker in enumerate(layout):
+                    if marker is not None:
+                        fit &= markers[k + 1][on] == marker
+                fits |= fit
+            if not fits.all():
+                raise Doubt(f"{kind.decode()} with unexpected subclass markers")
+        supported = np.isin(kinds, list(_MARKERS))
+        # MTEXT: its chunks (3) come before its last part (1), as ezdxf joins them
+        mtext = self.tag_of(b"MTEXT") & tags
+        ones = np.full(len(self.zero), len(codes))
+        np.minimum.at(ones, record[mtext & (codes == 1)], np.flatnonzero(mtext & (codes == 1)))
+        chunks = np.flatnonzero(mtext & (codes == 3))
+        if (chunks > ones[record[chunks]]).any():
+            raise Doubt("MTEXT chunks after its text")
+        for code in _SINGLE:
+            per = np.bincount(record[(codes == code) & tags], minlength=len(self.zero))[ents]
+            if (per[supported] > 1).any():
+                raise Doubt(f"group code {code} twice in an entity")
+
+    def _check_audit(self, in_entities: np.ndarray) -> None:
+        """What ezdxf's auditor checks on every graphical entity."""
+        ents = np.flatnonzero(in_entities)
+        kinds = self.names[ents]
+        ltypes = self.names_of(b"LTYPE") | {"bylayer", "byblock"}
+        styles = self.names_of(b"STYLE")
+        blocks = self.names_of(b"BLOCK")
+        dimstyles = self.names_of(b"DIMSTYLE")
+
+        def values_of(code: int, among: np.ndarray | None = None) -> list[str]:
+            got = self.first(code)[ents if among is None else ents[among]]
+            return [v.decode("utf-8", "replace").lower() for v in got if v is not None]
+
+        if not set(values_of(6)) <= ltypes:
+            raise Doubt("an undefined linetype")
+        if not set(values_of(7, np.isin(kinds, _TEXT_STYLED))) <= styles:
+            raise Doubt("an undefined text style")
+        inserts = kinds == b"INSERT"
+        if any(v is None for v in self.first(2)[ents[inserts]]):
+            raise Doubt("an INSERT without a block name")
+        if not set(values_of(2, inserts)) <= blocks:
+            raise Doubt("an INSERT of an undefined block")
+        dims = kinds == b"DIMENSION"
+        if not set(values_of(2, dims)) <= blocks or not set(values_of(3, dims)) <= dimstyles:
+            raise Doubt("a DIMENSION with an undefined block or style")
+        for code, ok in (
+            (62, lambda v: 0 <= v <= 257),
+            (370, lambda v: v in const.VALID_DXF_LINEWEIGHT_VALUES),
+            (440, validator.is_transparency),
+        ):
+            got = [int(v) for v in self.first(code)[ents] if v is not None]
+            if not all(ok(v) for v in set(got)):
+                raise Doubt(f"an invalid value of group code {code}")
+        ext = np.vstack([self._floats(c, ents, 0.0) for c in (210, 220, 230)])
+        given = np.array([v is not None for v in self.first(210)[ents]], dtype=bool)
+        if (given & (np.abs(ext).max(axis=0) < 1e-12)).any():  # no 230: z = 0, as ezdxf reads
+            raise Doubt("a null extrusion vector")
+
+    def _floats(self, code: int, ents: np.ndarray, default: float) -> np.ndarray:
+        got = self.first(code)[ents]
+        out = np.full(len(ents), default)
+        present = np.array([v is not None for v in got], dtype=bool)
+        out[present] = numbers(got[present], float)
+        return out
+
+
+def _check_skeleton(lines: list[bytes], start: int, end: int) -> None:
+    """ezdxf reads and audits the file without its entities: no exception, error or fix."""
+    skeleton = b"\n".join(lines[: 2 * start] + lines[2 * end :]) + b"\n"
+    try:
+        _, auditor = recover.read(io.BytesIO(skeleton))
+    except Exception as exc:  # noqa: BLE001 — any failure means: not for the fast path
+        raise Doubt(f"ezdxf cannot read the file without its entities: {exc}") from exc
+    if auditor.has_errors or auditor.has_fixes:
+        _log.debug("skeleton audit: %s", [e.message for e in auditor.errors + auditor.fixes])
+        raise Doubt("ezdxf repairs the file outside its entities")
