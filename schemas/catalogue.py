@@ -67,7 +67,7 @@ _RULES = [
     _r("DXF-002", "drawing", "warning", "图形文件经修复后读取", "{path} 已损坏，经修复后读取：{repairs}"),
     _r("DXF-003", "drawing", "error", "缺少必需图层", "{path} 缺少图层 {layer} 或该图层为空"),
     _r("DXF-004", "drawing", "error", "应闭合的图形未闭合", "{path} 图层 {layer} 的多段线（句柄 {handle}）未闭合"),
-    _r("DXF-005", "drawing", "error", "无效多边形", "{path} 图层 {layer} 的多边形（句柄 {handle}）无效：{reason}"),
+    _r("DXF-005", "drawing", "error", "无效图形", "{path} 图层 {layer} 的图形（句柄 {handle}）无效：{reason}"),
     _r("DXF-006", "drawing", "error", "多边形与注记不匹配", "{path} 图层 {layer}：{reason}"),
     _r("DXF-007", "drawing", "error", "标识注记重复", "{path} 图层 {layer}：{reason}"),
     _r("DXF-008", "drawing", "warning", "文字无法正确解码", "{path} 中有文字无法正确解码（{reason}），请检查代码页"),

@@ -2,7 +2,7 @@
 
 Each drawing of a package becomes named GeoDataFrames: the site's red line, road lines,
 footprints and green areas; the parcel's polygons and boundary points; each floor plan's
-frames, units, shared parts and balconies. Labels are joined by ``parsers.labels``; here
+frames, units, shared parts and balconies. Labels are joined by ``schemas.labels``; here
 we judge: required layers present (DXF-003), shapes closed (DXF-004), polygons valid
 (DXF-005), every polygon labelled and every label placed (DXF-006), identifying labels
 unique (DXF-007). Everything is vectorised over whole layers.
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from parsers.floor_labels import parse_floor_labels
-from parsers.labels import join, nearest_labels
+from schemas.floor_labels import parse_floor_labels
+from schemas.labels import join, nearest_labels
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.package import Drawing, Package

@@ -13,7 +13,10 @@ Frames
     the closing vertex not repeated for closed shapes), and ``xdata`` the first string of
     the entity's XDATA under the application ``SOUTH`` (CASS), or None.
 ``Drawing.points``
-    Every CIRCLE / POINT: ``handle, layer, dxftype, geometry`` (centre Point).
+    Every CIRCLE / POINT / INSERT: ``handle, layer, dxftype, geometry`` (centre or
+    insertion Point).
+
+All geometry is 2D world coordinates (OCS applied, z dropped).
 ``Drawing.texts``
     Every TEXT / MTEXT: ``handle, layer, dxftype, text, geometry`` (insertion Point), text
     plain (MTEXT formatting stripped) and stripped of surrounding white space.

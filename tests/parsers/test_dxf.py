@@ -16,7 +16,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import labels
+from schemas import labels
 from parsers.bulge import SAGITTA, flatten
 from parsers.dxf import read_dxf
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from parsers import labels
+from schemas import labels
 from parsers.dxf_entities import Rows
 from schemas.package import Drawing
 

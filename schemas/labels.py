@@ -1,4 +1,7 @@
-"""Join the labels of a drawing to its polygons and points — reading, not judging.
+"""Join the labels of a drawing to its polygons and points — a geometric join, no judgment.
+
+Pure functions over the frames a parser read (no file is opened), kept in ``schemas`` so
+that imports run one way: parsers → schemas.
 
 A label belongs to the smallest polygon of its own layer that contains its insertion point
 (deliverable.md, Drawings). Containment is strict (a point on a boundary is not inside),
