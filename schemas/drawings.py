@@ -389,14 +389,19 @@ def _attach_balconies(balconies: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> g
 
 
 def _balcony_area(balconies: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """Σ counted balcony area (封闭 full, 未封闭 half) per unit. Handles repeat across plan
+    files, so a unit is (file, handle) wherever several plans are judged together."""
     if not len(units):
         return pd.Series(dtype=float)
     if not len(balconies):
         return pd.Series(0.0, index=units.index)
     counted = balconies[balconies["unit_handle"].notna() & balconies["factor"].notna() & balconies["valid"].astype(bool)]
-    add = (shapely.area(counted.geometry.values) * counted["factor"].to_numpy())
-    per_unit = pd.Series(add, index=counted["unit_handle"].to_numpy()).groupby(level=0).sum()
-    return units["handle"].map(per_unit).fillna(0.0).set_axis(units.index)
+    add = shapely.area(counted.geometry.values) * counted["factor"].to_numpy()
+    by_file = "file" in units.columns and "file" in counted.columns
+    key = pd.MultiIndex.from_arrays([counted["file"].to_numpy(), counted["unit_handle"].to_numpy()]) if by_file else counted["unit_handle"].to_numpy()
+    per_unit = pd.Series(add, index=key).groupby(level=list(range(2)) if by_file else 0).sum()
+    unit_key = pd.MultiIndex.from_arrays([units["file"].to_numpy(), units["handle"].to_numpy()]) if by_file else pd.Index(units["handle"].to_numpy())
+    return pd.Series(per_unit.reindex(unit_key).fillna(0.0).to_numpy(), index=units.index)
 
 
 def drawing_geometry(pkg: Package, profile: Profile) -> tuple[Geometry, list[Finding]]:

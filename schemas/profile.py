@@ -50,6 +50,12 @@ class Tolerances(BaseModel):
     property_vs_planning_total: float = 0.03
     presale_ratio: float = 0.03
     min_floor_height: float = 2.20
+    unit_area_sum: float = 0.01  # PRP-001
+    apportion_coefficient: float = 1e-6  # PRP-002
+    apportion_area: float = 0.01  # PRP-003
+    building_sum_per_unit: float = 0.005  # PRP-004/005: per unit …
+    building_sum_base: float = 0.01  # … plus this
+    unit_overlap: float = 0.01  # PRP-008 m²
 
 
 class Limits(BaseModel):
