@@ -13,7 +13,6 @@ from schemas.catalogue import CATALOGUE
 from schemas.profile import load_profile
 
 PROFILE = load_profile()
-# the foundation's codes; the survey rules' codes join as their modules land
 MUST_COVER = tuple(CATALOGUE)  # every code of rules.md
 
 
