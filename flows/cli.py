@@ -269,7 +269,10 @@ def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目�
 
 
 def main() -> None:  # pragma: no cover - console entry
+    import logging
+
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    logging.getLogger("ezdxf").setLevel(logging.ERROR)  # what ezdxf repaired is DXF-002's to say
     try:
         app(standalone_mode=True)
     except SystemExit:

@@ -152,6 +152,7 @@ def _flows():
         raw = store_raw(store, source, sha)
         with vault.workspace("extract") as wd:
             result = read_and_check(raw, profile, str(wd))
+            result.package.sha256 = sha  # the stored key is the identity of record
             doc = findings_document(result)
             if json_path:
                 write_findings(result, Path(json_path))

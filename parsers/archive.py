@@ -183,33 +183,43 @@ def _open_directory(source: Path, limits: Limits) -> Opened:
     out = Opened(root=root, kind="dir")
     total = 0
     count = 0
-    try:
-        for rel, entry in _walk(root, out):
-            count += 1
-            size = entry.stat(follow_symlinks=False).st_size
-            total += size
-            if count > limits.max_entries:
-                raise _LimitExceeded(_R["entries_over"].format(limit=limits.max_entries))
-            if size > limits.max_member_bytes:
-                raise _LimitExceeded(_R["member"].format(path=rel, limit=limits.max_member_bytes))
-            if total > limits.max_total_bytes:
-                raise _LimitExceeded(_R["total"].format(limit=limits.max_total_bytes))
-            try:
-                out.hashes[rel] = sha256_file(Path(entry.path))
-            except OSError as exc:
-                out.findings.append(
-                    make(
-                        "PKG-001",
-                        Place(file=rel),
-                        reason=_R["file_unreadable"].format(path=rel, error=_describe(exc)),
-                    )
+    for rel, entry in _walk(root, out):
+        if out.truncated:  # over a limit: list the rest as not made available, read nothing
+            out.skipped.add(rel)
+            continue
+        count += 1
+        size = entry.stat(follow_symlinks=False).st_size
+        total += size
+        reason = None
+        if count > limits.max_entries:
+            reason = _R["entries_over"].format(limit=limits.max_entries)
+        elif size > limits.max_member_bytes:
+            reason = _R["member"].format(path=rel, limit=limits.max_member_bytes)
+        elif total > limits.max_total_bytes:
+            reason = _R["total"].format(limit=limits.max_total_bytes)
+        if reason is not None:
+            out.findings.append(make("PKG-007", Place(), reason=reason))
+            out.truncated = True
+            out.skipped.add(rel)
+            continue
+        try:
+            out.hashes[rel] = sha256_file(Path(entry.path))
+        except OSError as exc:
+            out.findings.append(
+                make(
+                    "PKG-001",
+                    Place(file=rel),
+                    reason=_R["file_unreadable"].format(path=rel, error=_describe(exc)),
                 )
-                out.skipped.add(rel)
-                continue
-            out.files[rel] = size
-    except _LimitExceeded as exc:
-        out.findings.append(make("PKG-007", Place(), reason=exc.reason))
-        out.truncated = True
+            )
+            out.skipped.add(rel)
+            continue
+        out.files[rel] = size
+    if out.truncated:
+        # over the limits the rest is never read, so the identity covers what was read
+        listing = "".join(f"{rel}\t{out.hashes[rel]}\n" for rel in sorted(out.hashes))
+        out.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        return out
     # the package's identity is that of the folder as given, as the store keeps it
     known = {str(root.joinpath(*rel.split("/"))): h for rel, h in out.hashes.items()}
     out.sha256 = tree_sha256(source, known)

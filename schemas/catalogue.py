@@ -47,7 +47,7 @@ _RULES = [
     _r("PKG-003", "package", "error", "清单所列文件缺失", "manifest.json 列出的文件 {path} 在成果包中不存在"),
     _r("PKG-004", "package", "error", "文件校验值不符", "文件 {path} 的 sha256 与 manifest.json 不符（清单 {expected}，实际 {actual}）"),
     _r("PKG-005", "package", "warning", "文件未列入清单", "文件 {path} 在成果包中但未列入 manifest.json"),
-    _r("PKG-006", "package", "error", "不安全的压缩包条目", "压缩包条目 {path} 不安全（{reason}），已跳过，未解压"),
+    _r("PKG-006", "package", "error", "不安全的压缩包条目", "条目 {path} 不安全（{reason}），已跳过，未读取"),
     _r("PKG-007", "package", "error", "成果包超出大小限制", "成果包超出限制：{reason}"),
     _r("PKG-008", "package", "error", "缺少必需部分", "成果包缺少必需部分：{part}"),
     _r("PKG-009", "package", "error", "图形格式不受支持", "{path} 是 {fmt} 格式，不受支持：请导出为 DXF 后重新提交"),
@@ -74,7 +74,7 @@ _RULES = [
     # CRS — coordinates
     _r("CRS-001", "crs", "error", "坐标系不符合要求", "坐标系 ZBX “{value}” 不是 CGCS2000 3° 高斯-克吕格投影（EPSG:4513–4554）"),
     _r("CRS-002", "crs", "error", "坐标超出投影带", "{what} 的坐标超出申报的投影带 {zone}：{reason}"),
-    _r("CRS-003", "crs", "error", "X、Y 坐标颠倒", "{what} 的 X（北）与 Y（东）坐标颠倒：互换后才落在投影带内，请交换 X、Y 两列"),
+    _r("CRS-003", "crs", "error", "X、Y 坐标颠倒", "{what} 的 X（北）与 Y（东）坐标颠倒：互换后才落在投影带内，请交换 X、Y 坐标"),
     _r("CRS-004", "crs", "error", "带号前缀错误", "{what} 的 Y 坐标带号前缀 {actual} 与申报的投影带 {expected} 不符"),
     _r("CRS-005", "crs", "warning", "项目不在本地区范围内", "项目位置（{lon:.4f}E, {lat:.4f}N）不在{area}范围内"),
     # CAD — cadastral survey
