@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from parsers.archive import open_package
+from parsers.dxf import read_drawing
 from parsers.manifest import missing_floor_plans, missing_parts, read_manifest, unsupported_drawings
 from parsers.report import read_report
 from schemas.package import Package
@@ -21,16 +22,6 @@ PARCEL = "drawings/parcel.dxf"
 FLOORS = "drawings/floors/"
 
 Progress = Callable[[str], None]
-
-
-def _read_drawing(path: Path, relpath: str):
-    try:
-        from parsers.dxf import read_drawing
-    except ImportError:  # the fast path is optional
-        from parsers.dxf import read_dxf
-
-        return read_dxf(path, relpath)
-    return read_drawing(path, relpath)
 
 
 def drawing_paths(files: dict[str, int]) -> dict[str, str]:
@@ -71,7 +62,7 @@ def read_package(source: Path, workdir: Path, profile: Profile, progress: Progre
         if rel in skip:
             continue
         note(f"读取图形 {rel}")
-        drawing, found = _read_drawing(opened.path(rel), rel)
+        drawing, found = read_drawing(opened.path(rel), rel)
         pkg.drawings[key] = drawing
         pkg.findings += found
     return pkg
