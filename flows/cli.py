@@ -264,7 +264,7 @@ def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目�
     damage = Store(root).verify_all()
     for d in damage:
         out.print(f"[red]{d.kind}[/red] {d.path} {d.detail or ''}")
-    out.print(f"成果库 {root}：{'发现 %d 处损坏' % len(damage) if damage else '全部完好'}")
+    out.print(f"成果库 {root}：{f'发现 {len(damage)} 处损坏' if damage else '全部完好'}")
     raise typer.Exit(1 if damage else 0)
 
 

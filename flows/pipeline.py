@@ -173,5 +173,5 @@ def _flows():
 
 def __getattr__(name: str):
     if name in ("check_package", "submit_package"):
-        return dict(zip(("check_package", "submit_package"), _flows()))[name]
+        return dict(zip(("check_package", "submit_package"), _flows(), strict=True))[name]
     raise AttributeError(name)

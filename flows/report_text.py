@@ -35,7 +35,7 @@ def markdown_summary(result: CheckResult, limit: int = 200) -> str:
         for code, n in sorted(by_code.items()):
             r = CATALOGUE[code]
             lines.append(f"| {code} | {DOMAIN_NAMES[r.domain]} | {r.title} | {n} |")
-        lines += ["", "## 问题（前 %d 条）" % limit, ""]
+        lines += ["", f"## 问题（前 {limit} 条）", ""]
         for f in result.findings[:limit]:
             lines.append(f"- **{f.code}** [{f.severity}] {f.message} — {place_text(f)}")
     lines += ["", f"规则集 {result.ruleset_version} · 配置 {result.profile.name} · sha256 `{result.package.sha256}`"]

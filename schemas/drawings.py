@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from schemas.floor_labels import parse_floor_labels
-from schemas.labels import join, nearest_labels
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
+from schemas.floor_labels import parse_floor_labels
+from schemas.labels import join, nearest_labels
 from schemas.package import Drawing, Package
 from schemas.profile import Profile
 

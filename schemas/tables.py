@@ -431,12 +431,12 @@ def check_references(tables: Tables) -> list[Finding]:
         findings.extend(_ref_findings(tables, SHEETS_BY_KEY["planning_indicator"], ind, "FW", bad, "自然幢"))
     if "floor" in tables.present:
         floors = tables.get("floor")
-        known = set(zip(floors["ZRZH"], floors["SJC"]))
+        known = set(zip(floors["ZRZH"], floors["SJC"], strict=True))
         for key in ("unit", "shared_part"):
             df = tables.frames.get(key)
             if df is None or not len(df):
                 continue
-            pairs = pd.Series(list(zip(df["ZRZH"], df["SJC"])), index=df.index)
+            pairs = pd.Series(list(zip(df["ZRZH"], df["SJC"], strict=True)), index=df.index)
             in_building = df["ZRZH"].isin(set(floors["ZRZH"]).union(set(tables.get("building")["ZRZH"])))
             bad = df["SJC"].notna() & in_building & ~pairs.isin(known)
             findings.extend(_ref_findings(tables, SHEETS_BY_KEY[key], df, "SJC", bad, "层"))
