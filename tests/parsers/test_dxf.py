@@ -16,9 +16,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import labels
 from parsers.bulge import SAGITTA, flatten
 from parsers.dxf import read_dxf
+from schemas import labels
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS
 
 REL = "drawings/floors/0001.dxf"

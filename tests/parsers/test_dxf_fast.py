@@ -19,9 +19,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import labels
 from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_fast import read_dxf_fast
+from schemas import labels
 from tests.parsers.test_dxf import REL, _chinese, _drawing_with_entities, codes
 
 

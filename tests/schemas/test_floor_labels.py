@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.floor_labels import chinese_number, parse_floor_label
 from schemas.fields import SHEETS, header_to_code
+from schemas.floor_labels import chinese_number, parse_floor_label
 
 CN = "零一二三四五六七八九"
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from schemas import labels
 from parsers.dxf_entities import Rows
+from schemas import labels
 from schemas.package import Drawing
 
 
