@@ -152,6 +152,23 @@ def _fill(template: str, params: dict[str, Any]) -> str:
         return re.sub(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}", lambda m: str(plain.get(m.group(1), "?")), template)
 
 
+def _clean(value: Any) -> Any:
+    """Text safe to print and to write as UTF-8: a file name that is not UTF-8 arrives with
+    lone surrogates (os.scandir's surrogateescape); read it as GBK if it is, else mark the
+    bytes that cannot be read."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("gbk")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "replace")
+
+
 def make(
     code: str,
     place: Place | None = None,
@@ -168,6 +185,9 @@ def make(
     ``expected``, ``actual`` and ``tolerance`` are also offered to the template.
     """
     rule = CATALOGUE[code]
+    params = {k: _clean(v) for k, v in params.items()}
+    if place is not None:
+        place = Place(**{k: _clean(v) for k, v in place.as_dict().items()})
     values = {"expected": expected, "actual": actual, "tolerance": tolerance, **params}
     if place is not None:
         values.setdefault("key", place.key)

@@ -90,7 +90,8 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
         verdict = decide(findings, profile, now.date())
         return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
     # without a report at all PKG-008 has said so; do not add an RPT-001 per sheet
-    tables, found = type_tables(pkg.tables, profile, report_present=pkg.report_form is not None)
+    unreadable = {f.object.sheet.strip() for f in pkg.findings if f.code == "PKG-008" and f.object.sheet}
+    tables, found = type_tables(pkg.tables, profile, report_present=pkg.report_form is not None, unreadable=unreadable)
     findings += found
     findings += check_envelope(pkg, tables)
     zone, found = check_crs(tables, pkg.drawings, profile)

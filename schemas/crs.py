@@ -78,9 +78,16 @@ def fits(zone: Zone, east: np.ndarray, north: np.ndarray) -> np.ndarray:
 
 
 def strip_prefix(east: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(easting without a zone prefix, the prefix or 0 where there was none)."""
-    prefix = np.where(np.abs(east) >= 1e7, np.floor(east / 1e6), 0)
-    return east - prefix * 1e6, prefix.astype(int)
+    """(easting without a zone prefix, the prefix or 0 where there was none).
+
+    Only zones 13–45 (CGCS2000 3° zones cover China at 25–45; 13–23 are the 6° zones a
+    firm may confuse them with) count as prefixes; anything else is left as it is, for
+    CRS-002 to judge.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        lead = np.floor(np.where(np.isfinite(east), east, 0.0) / 1e6)
+    prefix = np.where((lead >= 13) & (lead <= 45), lead, 0).astype(int)
+    return east - prefix * 1e6, prefix
 
 
 @dataclass
@@ -193,6 +200,9 @@ def check_crs(tables: Tables, drawings: dict[str, Drawing], profile: Profile) ->
         first = Place(file=d.path, layer=layer, handle=handle)
         res = judge_set(zone, coords[:, 0], coords[:, 1], d.path, first, None)
         out += res.findings
+        if any(f.code == "CRS-002" for f in res.findings):
+            d.readable = False  # outside its zone: no figure measured on it means anything
+            continue
         _normalise_drawing(d, res.swap)
 
     centre = _project_centre(tables, drawings)

@@ -251,7 +251,9 @@ def type_sheet(
                 column=f"{'、'.join(missing)}（表头应在第 1 行，第 {guess} 行像是表头）",
             )
         )
-        return _empty_typed(sheet), findings
+        typed = _empty_typed(sheet)
+        typed.attrs["header_misplaced"] = True  # its rows cannot be read: treat the sheet as absent
+        return typed, findings
     rows = raw["_row"].astype(int) if "_row" in raw.columns else pd.RangeIndex(2, len(raw) + 2)
     raw = raw.set_axis(pd.Index(rows), axis=0)
     typed = pd.DataFrame(index=raw.index)
@@ -465,26 +467,35 @@ def _ref_findings(tables, sheet, df, column, bad, target_name) -> list[Finding]:
 
 
 def type_tables(
-    raw_tables: dict[str, pd.DataFrame], profile: Profile | None = None, *, report_present: bool = True
+    raw_tables: dict[str, pd.DataFrame],
+    profile: Profile | None = None,
+    *,
+    report_present: bool = True,
+    unreadable: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[Tables, list[Finding]]:
     """Type and validate every sheet of the report (RPT-001..009).
 
     With ``report_present=False`` (no report file at all: PKG-008) missing sheets are not
-    reported one by one.
+    reported one by one; nor are the sheets in ``unreadable`` (PKG-008 said each).
+    A sheet whose rows cannot be read (header not in row 1) is not ``present``: the rules
+    that need it skip it, as for a missing sheet.
     """
     tables = Tables()
     findings: list[Finding] = []
     for sheet in SHEETS:
         raw = raw_tables.get(sheet.key)
         if raw is None:
-            if sheet.required and report_present:
+            if sheet.required and report_present and sheet.name not in unreadable:
                 findings.append(make("RPT-001", Place(sheet=sheet.name), sheet=sheet.name))
             continue
-        tables.present.add(sheet.key)
         if sheet.long_form:
             tables.project, tables.project_rows, found = type_project(raw, profile)
+            tables.present.add(sheet.key)
         else:
-            tables.frames[sheet.key], found = type_sheet(sheet, raw, profile)
+            typed, found = type_sheet(sheet, raw, profile)
+            if not typed.attrs.get("header_misplaced"):
+                tables.frames[sheet.key] = typed
+                tables.present.add(sheet.key)
         findings.extend(found)
     findings.extend(check_references(tables))
     return tables, findings

@@ -507,13 +507,18 @@ def match_units(ctx: Context, u: pd.DataFrame, polys: pd.DataFrame) -> pd.Series
 
 
 def _rep(geoms: np.ndarray) -> np.ndarray:
-    """A point on each geometry, as (n, 2); an invalid one is made valid first."""
+    """A point on each geometry, as (n, 2) — one row per geometry, NaN where there is none
+    (an empty ring); an invalid one is made valid first."""
     geoms = np.array(geoms, dtype=object)
+    out = np.full((len(geoms), 2), np.nan)
     if not len(geoms):
-        return np.empty((0, 2))
+        return out
     bad = ~shapely.is_valid(geoms)
     geoms[bad] = shapely.make_valid(geoms[bad])
-    return shapely.get_coordinates(shapely.point_on_surface(geoms))
+    pts = shapely.point_on_surface(geoms)
+    ok = ~(shapely.is_empty(pts) | shapely.is_missing(pts))
+    out[ok] = shapely.get_coordinates(pts[ok])
+    return out
 
 
 @per_context
