@@ -40,6 +40,8 @@ from sample_data.package import manifest_bytes, render_files
 from sample_data.report_writers import NUMBER_FORMATS, csv_files, pinned_zipinfo, xlsx_bytes
 from sample_data.tables import PROJECT_FIELDS, Table, report_tables
 from schemas.catalogue import CATALOGUE
+from tests.ziptools import headers_of
+from tests.ziptools import patch_flags as patch_zip_flags
 
 MANIFEST = "manifest.json"
 REPORT = "report.xlsx"
@@ -305,28 +307,9 @@ def fullwidth(text: str) -> str:
 # --------------------------------------------------------------------------- zip helpers
 
 
-def headers_of(data: bytes, name: bytes) -> list[tuple[int, int]]:
-    """(offset of the local header, offset of the central record) of an entry name."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        locals_ = [i.header_offset for i in zf.infolist() if i.orig_filename.encode() == name]
-    centrals = []
-    pos = data.find(b"PK\x01\x02")
-    while pos != -1:
-        (n_len,) = struct.unpack_from("<H", data, pos + 28)
-        if data[pos + 46 : pos + 46 + n_len] == name:
-            centrals.append(pos)
-        pos = data.find(b"PK\x01\x02", pos + 4)
-    return list(zip(locals_, centrals, strict=True))
-
-
 def patch_flags(path: Path, name: str, bits: int) -> None:
     """Set general-purpose flag bits of a zip entry in both of its headers (in place)."""
-    data = bytearray(path.read_bytes())
-    for local, central in headers_of(bytes(data), name.encode()):
-        for off in (local + 6, central + 8):
-            (flags,) = struct.unpack_from("<H", data, off)
-            struct.pack_into("<H", data, off, flags | bits)
-    path.write_bytes(bytes(data))
+    path.write_bytes(patch_zip_flags(path.read_bytes(), name.encode(), bits))
 
 
 def deflated_zeros(size: int, block: int = 1 << 24) -> tuple[bytes, int]:

@@ -15,6 +15,7 @@ import pytest
 
 from parsers.archive import Opened, open_package
 from schemas.profile import Limits
+from tests.ziptools import headers_of, patch_flags
 
 LIMITS = Limits()
 
@@ -40,30 +41,6 @@ def make_zip(
             for name, data in entries:
                 zf.writestr(name, data)
     return buf.getvalue()
-
-
-def headers_of(data: bytes, name: bytes) -> list[tuple[int, int]]:
-    """(offset of the local header, offset of the central record) of an entry name."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        locals_ = [i.header_offset for i in zf.infolist() if i.orig_filename.encode() == name]
-    centrals = []
-    pos = data.find(b"PK\x01\x02")
-    while pos != -1:
-        (n_len,) = struct.unpack_from("<H", data, pos + 28)
-        if data[pos + 46 : pos + 46 + n_len] == name:
-            centrals.append(pos)
-        pos = data.find(b"PK\x01\x02", pos + 4)
-    return list(zip(locals_, centrals, strict=True))
-
-
-def patch_flags(data: bytes, name: bytes, bits: int) -> bytes:
-    """Set general-purpose flag bits of an entry in both of its headers."""
-    buf = bytearray(data)
-    for local, central in headers_of(data, name):
-        for off in (local + 6, central + 8):
-            (flags,) = struct.unpack_from("<H", buf, off)
-            struct.pack_into("<H", buf, off, flags | bits)
-    return bytes(buf)
 
 
 def snapshot(root: Path, exclude: Path) -> set[str]:
