@@ -803,7 +803,9 @@ def _points_table(
         t = tables["界址点"]
         xi, yi = column(t, "XZBZ"), column(t, "YZBZ")
         for row in t.rows:
-            row[xi], row[yi] = edit(row[xi], row[yi])
+            x, y = row[xi], row[yi]
+            assert isinstance(x, float) and isinstance(y, float)
+            row[xi], row[yi] = edit(x, y)
         files[REPORT] = report_bytes(model, tables)
         return expect(write_dir(out, model, files), places=[(code, {"sheet": "界址点"})])
 
@@ -986,8 +988,9 @@ def thousands_separators(out: Path) -> Case:
         t = tables[table]
         i = column(t, code)
         for row in t.rows:
-            if isinstance(row[i], (int, float)) and abs(row[i]) >= 1000:
-                row[i] = f"{row[i]:,.2f}"
+            value = row[i]
+            if isinstance(value, (int, float)) and abs(value) >= 1000:
+                row[i] = f"{value:,.2f}"
                 seen += 1
 
     for table, code in (
