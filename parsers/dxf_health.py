@@ -23,6 +23,7 @@ Anything else raises :class:`Doubt` and the caller reads the file with ezdxf.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -436,13 +437,62 @@ class _Records:
         return out
 
 
+#: Header variables whose values ezdxf neither audits nor repairs (dates and GUIDs are
+#: unused; points and dates passed the strict number checks; a bad $HANDSEED is replaced
+#: silently): files differing only there, or in the strings of DICTIONARYVAR objects, have
+#: the same skeleton verdict.
+_VOLATILE = frozenset(
+    b"$" + name
+    for name in (
+        b"TDCREATE", b"TDUCREATE", b"TDUPDATE", b"TDUUPDATE", b"TDINDWG", b"TDUSRTIMER",
+        b"FINGERPRINTGUID", b"VERSIONGUID", b"HANDSEED", b"EXTMIN", b"EXTMAX",
+        b"LIMMIN", b"LIMMAX", b"PEXTMIN", b"PEXTMAX", b"LASTSAVEDBY",
+    )
+)
+_VERDICTS_KEPT = 256
+_verdicts: dict[bytes, str | None] = {}  # skeleton key → None (clean) or the doubt
+
+
 def _check_skeleton(lines: list[bytes], start: int, end: int) -> None:
-    """ezdxf reads and audits the file without its entities: no exception, error or fix."""
-    skeleton = b"\n".join(lines[: 2 * start] + lines[2 * end :]) + b"\n"
+    """ezdxf reads and audits the file without its entities: no exception, error or fix.
+
+    Reading even an empty skeleton costs ezdxf ~30 ms, most of a healthy file's fast read.
+    The floor plans of one package come from one template and differ outside their
+    entities only in :data:`_VOLATILE` header values, so the verdict is kept per skeleton
+    with those values masked: the next such file costs a hash.
+    """
+    kept = lines[: 2 * start] + lines[2 * end :]
+    key = _skeleton_key(kept)
+    if key not in _verdicts:
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.pop(next(iter(_verdicts), b""), None)
+        _verdicts[key] = _audit_skeleton(b"\n".join(kept) + b"\n")
+    if (doubt := _verdicts[key]) is not None:
+        raise Doubt(doubt)
+
+
+def _skeleton_key(kept: list[bytes]) -> bytes:
+    """Digest of the skeleton with the values of :data:`_VOLATILE` header variables and of
+    DICTIONARYVAR objects (stored strings, e.g. a writer's time stamp) masked."""
+    masked = list(kept)
+    record, volatile = b"", False
+    for i in range(0, len(masked) - 1, 2):
+        code = masked[i].strip()
+        if code == b"0":
+            record, volatile = masked[i + 1].strip(), False
+        elif code == b"9" and record == b"SECTION":
+            volatile = masked[i + 1].strip() in _VOLATILE
+        elif volatile or (code == b"1" and record == b"DICTIONARYVAR"):
+            masked[i + 1] = b""
+    return hashlib.blake2b(b"\n".join(masked), digest_size=20).digest()
+
+
+def _audit_skeleton(skeleton: bytes) -> str | None:
     try:
         _, auditor = recover.read(io.BytesIO(skeleton))
     except Exception as exc:  # noqa: BLE001 — any failure means: not for the fast path
-        raise Doubt(f"ezdxf cannot read the file without its entities: {exc}") from exc
+        return f"ezdxf cannot read the file without its entities: {exc}"
     if auditor.has_errors or auditor.has_fixes:
         _log.debug("skeleton audit: %s", [e.message for e in auditor.errors + auditor.fixes])
-        raise Doubt("ezdxf repairs the file outside its entities")
+        return "ezdxf repairs the file outside its entities"
+    return None

@@ -245,3 +245,43 @@ def test_when_the_fast_path_answers_ezdxf_agrees(seed):
         slow, findings = read_dxf(data, REL)
         assert codes(fast[1]) == codes(findings)
         assert _same(fast[0], slow)
+
+
+# ------------------------------------------------------------- skeleton verdict cache
+
+
+def test_skeleton_verdict_is_kept_across_files_of_one_template(tmp_path, save, monkeypatch):
+    """Files differing outside their entities only in dates, GUIDs and extents are audited
+    once; any other difference (here $INSUNITS, or a changed layer table) is audited anew,
+    and a skeleton ezdxf repairs stays refused for every file sharing it."""
+    from parsers import dxf_health
+
+    audits: list[bytes] = []
+    real = dxf_health._audit_skeleton
+    monkeypatch.setattr(dxf_health, "_verdicts", {})
+    monkeypatch.setattr(dxf_health, "_audit_skeleton", lambda s: audits.append(s) or real(s))
+
+    def variant(guid: str, *, units: int = 6, extra_layer: str | None = None) -> bytes:
+        doc = _healthy_drawings()["site_r2010"]
+        doc.header["$FINGERPRINTGUID"] = doc.header["$VERSIONGUID"] = guid
+        doc.header["$TDCREATE"] = 2461000.5 + len(audits)
+        doc.header["$INSUNITS"] = units
+        if extra_layer:
+            doc.layers.add(extra_layer)
+        return save(doc, name=f"{guid[1:9]}-{units}-{extra_layer}.dxf")
+
+    first = read_dxf_fast(variant("{11111111-0000-0000-0000-000000000000}"), REL)
+    second = read_dxf_fast(variant("{22222222-0000-0000-0000-000000000000}"), REL)
+    assert first is not None and second is not None
+    assert len(audits) == 1, "the second file differs only in volatile header values"
+    read_dxf_fast(variant("{33333333-0000-0000-0000-000000000000}", units=4), REL)
+    read_dxf_fast(variant("{44444444-0000-0000-0000-000000000000}", extra_layer="X"), REL)
+    assert len(audits) == 3
+
+    # a skeleton ezdxf has to repair: a layer with an undefined linetype
+    bad = variant("{55555555-0000-0000-0000-000000000000}").replace(
+        b"  6\nContinuous\n", b"  6\nNOSUCH\n", 1
+    )
+    again = bad.replace(b"{55555555", b"{66666666")
+    assert read_dxf_fast(bad, REL) is None and read_dxf_fast(again, REL) is None
+    assert codes(read_drawing(again, REL)[1]) == codes(read_dxf(again, REL)[1])
