@@ -98,11 +98,16 @@ def check(
     all_: Annotated[bool, typer.Option("--all", help="显示全部问题")] = False,
 ) -> None:
     """预检：检查成果包，不发布。退出码 0 无错误，1 有错误。"""
+    from parsers.pool import read_workers, readers_for
+
+    settings = get_settings()
+    # drawing readers start now: they import while this process imports the checks
+    readers = readers_for(package, read_workers(settings.read_workers))
     from flows.pipeline import precheck, workspace
 
     prof = _profile(profile)
-    with workspace(get_settings().workdir) as wd, _Progress() as progress:
-        result = precheck(package, prof, wd, progress)
+    with workspace(settings.workdir) as wd, _Progress() as progress:
+        result = precheck(package, prof, wd, progress, readers=readers)
     print_summary(result, None if all_ else 50)
     write_outputs(result, json, html, dxf)
     raise typer.Exit(1 if result.counts["error"] else 0)

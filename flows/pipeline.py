@@ -18,6 +18,7 @@ from typing import Any
 
 from flows.results import findings_document, write_findings
 from parsers.package import read_package
+from parsers.pool import Readers, read_workers, readers_for
 from schemas.check import CheckResult, run_checks
 from schemas.profile import Profile, load_profile
 
@@ -39,9 +40,26 @@ def workspace(parent: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def precheck(source: Path, profile: Profile, workdir: Path, progress: Progress | None = None) -> CheckResult:
-    """Read and check one package; the pure heart of every verb."""
-    pkg = read_package(source, workdir, profile, progress)
+def precheck(
+    source: Path,
+    profile: Profile,
+    workdir: Path,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    readers: Readers | None = None,
+) -> CheckResult:
+    """Read and check one package; the pure heart of every verb.
+
+    ``workers``: processes reading the drawings while the report is typed (None: one per
+    core, see :func:`parsers.pool.read_workers`; 0: all in this process). ``readers``: such
+    processes started earlier by the caller (the CLI starts them before its imports).
+    """
+    if readers is None:
+        readers = readers_for(source, read_workers(workers))  # they start while the package opens
+    try:
+        pkg = read_package(source, workdir, profile, progress, readers=readers, defer=True)
+    finally:
+        readers.close()
     if progress:
         progress("检查规则")
     return run_checks(pkg, profile)
@@ -108,7 +126,7 @@ def _flows():
     def record(store_root: str, result: CheckResult, submitted_at: str):
         from flows.store import Store
 
-        return Store(Path(store_root)).record_submission(
+        return Store(Path(store_root)).catalogue.record_submission(
             project_id=result.package.project_id,
             package_sha256=result.package.sha256,
             ruleset_version=result.ruleset_version,

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from parsers.archive import open_package
-from parsers.dxf import read_drawing
 from parsers.manifest import missing_floor_plans, missing_parts, read_manifest, unsupported_drawings
+from parsers.pool import Readers
 from parsers.report import read_report
+from schemas.findings import Finding
 from schemas.package import Package
 from schemas.profile import Profile
 
@@ -37,15 +38,32 @@ def drawing_paths(files: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def read_package(source: Path, workdir: Path, profile: Profile, progress: Progress | None = None) -> Package:
-    """Open and read every part of a package (a directory or a zip)."""
+def read_package(
+    source: Path,
+    workdir: Path,
+    profile: Profile,
+    progress: Progress | None = None,
+    readers: Readers | None = None,
+    defer: bool = False,
+) -> Package:
+    """Open and read every part of a package (a directory or a zip).
+
+    With ``readers`` (:class:`parsers.pool.Readers`) the drawings are read in those worker
+    processes while this one reads the report; with ``defer`` they are collected only by
+    :meth:`schemas.package.Package.settle`, so that the caller can type the report first.
+    """
     note = progress or (lambda _msg: None)
     note("打开成果包")
     opened = open_package(Path(source), Path(workdir), profile.limits)
     pkg = Package(source=str(source), sha256=opened.sha256, root=opened.root, files=dict(opened.files))
     pkg.findings += opened.findings
     if opened.root is None:
+        if readers is not None:
+            readers.close()
         return pkg
+    skip = set(unsupported_drawings(opened))  # DWG / PDF: PKG-009 already
+    jobs = [(key, opened.path(rel), rel) for key, rel in drawing_paths(pkg.files).items() if rel not in skip]
+    pending = (readers or Readers()).read(jobs)
     note("读取 manifest.json")
     pkg.manifest, found = read_manifest(opened)
     pkg.findings += found
@@ -57,12 +75,15 @@ def read_package(source: Path, workdir: Path, profile: Profile, progress: Progre
     if building is not None and "ZRZH" in building.columns:
         numbers = [str(z).strip()[20:24] for z in building["ZRZH"].dropna() if len(str(z).strip()) >= 24]
         pkg.findings += missing_floor_plans(opened, numbers)
-    skip = set(unsupported_drawings(opened))  # DWG / PDF: PKG-009 already
-    for key, rel in drawing_paths(pkg.files).items():
-        if rel in skip:
-            continue
-        note(f"读取图形 {rel}")
-        drawing, found = read_drawing(opened.path(rel), rel)
-        pkg.drawings[key] = drawing
-        pkg.findings += found
+
+    def settle() -> list[Finding]:
+        found: list[Finding] = []
+        for key, (drawing, more) in pending.collect(note):
+            pkg.drawings[key] = drawing
+            found += more
+        return found
+
+    pkg.defer(settle)
+    if not defer:
+        pkg.settle()
     return pkg

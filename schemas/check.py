@@ -86,6 +86,7 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
+        findings += pkg.settle()
         zone = Zone(None, profile.epsg, 0, 0)
         verdict = decide(findings, profile, now.date())
         return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
@@ -93,6 +94,7 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
     unreadable = {f.object.sheet.strip() for f in pkg.findings if f.code == "PKG-008" and f.object.sheet}
     tables, found = type_tables(pkg.tables, profile, report_present=pkg.report_form is not None, unreadable=unreadable)
     findings += found
+    findings += pkg.settle()  # drawings read meanwhile in worker processes (parsers.pool)
     findings += check_envelope(pkg, tables)
     zone, found = check_crs(tables, pkg.drawings, profile)
     findings += found

@@ -24,6 +24,7 @@ All geometry is 2D world coordinates (OCS applied, z dropped).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,22 @@ class Package:
     report_form: str | None = None  # "xlsx" or "csv"
     drawings: dict[str, Drawing] = field(default_factory=dict)  # "site", "parcel", "floor:0001"
     findings: list[Finding] = field(default_factory=list)
+    _pending: Callable[[], list[Finding]] | None = field(default=None, repr=False, compare=False)
+
+    def defer(self, pending: Callable[[], list[Finding]]) -> None:
+        """Drawings are still being read: ``pending()`` fills :attr:`drawings` and gives
+        the findings of reading them."""
+        self._pending = pending
+
+    def settle(self) -> list[Finding]:
+        """Wait for drawings still being read; their findings (added to :attr:`findings`
+        too), or [] when there is nothing left to wait for."""
+        if self._pending is None:
+            return []
+        pending, self._pending = self._pending, None
+        found = pending()
+        self.findings += found
+        return found
 
     @property
     def project_id(self) -> str | None:

@@ -1,0 +1,94 @@
+"""Drawings read in worker processes: the same drawings and findings as in process, and
+nothing lost when a worker dies."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import shapely
+
+from flows.pipeline import precheck
+from parsers import pool
+from parsers.dxf import read_drawing
+from parsers.package import drawing_paths
+from sample_data.defects import seeded_package
+from schemas.profile import load_profile
+
+
+@pytest.fixture
+def small_is_big(monkeypatch):
+    """Let the S package's few small drawings go to workers."""
+    monkeypatch.setattr(pool, "MIN_FILES", 1)
+    monkeypatch.setattr(pool, "MIN_BYTES", 0)
+
+
+def _jobs(root: Path) -> list[pool.Job]:
+    files = {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*.dxf")}
+    return [(key, root / rel, rel) for key, rel in drawing_paths(files).items()]
+
+
+def _same(a, b) -> None:
+    (da, fa), (db, fb) = a, b
+    assert fa == fb
+    assert (da.path, da.readable, da.version, da.encoding, da.entity_count) == (
+        db.path, db.readable, db.version, db.encoding, db.entity_count
+    )
+    for frame in ("shapes", "points", "texts"):
+        x, y = getattr(da, frame), getattr(db, frame)
+        assert x.drop(columns="geometry").equals(y.drop(columns="geometry")), frame
+        assert shapely.equals_exact(x.geometry.values, y.geometry.values, tolerance=0).all(), frame
+
+
+def test_workers_give_what_the_process_reads(sample_s, small_is_big, caplog):
+    jobs = _jobs(sample_s)
+    assert len(jobs) >= 3
+    pending = pool.Readers(2).read(jobs)
+    assert len(pending.workers) == 2 and all(w.jobs for w in pending.workers)
+    got = pending.collect()
+    assert [key for key, _ in got] == [key for key, _, _ in jobs]
+    for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
+        _same(read, read_drawing(path, rel))
+    assert "stopped" not in caplog.text  # every file came from a worker
+
+
+def test_a_worker_that_dies_loses_nothing(sample_s, small_is_big, caplog):
+    readers = pool.Readers(2)
+    readers._workers[0].proc.send_signal(signal.SIGKILL)
+    readers._workers[0].proc.wait()
+    jobs = _jobs(sample_s)
+    got = readers.read(jobs).collect()
+    assert "stopped" in caplog.text
+    for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
+        _same(read, read_drawing(path, rel))
+
+
+def test_unused_readers_end(sample_s):
+    readers = pool.Readers(2)
+    procs = [w.proc for w in readers._workers]
+    readers.close()
+    assert [p.returncode for p in procs] == [0, 0]
+    # a small package does not use them: they end too, and the files are read here
+    readers = pool.Readers(2)
+    procs = [w.proc for w in readers._workers]
+    got = readers.read(_jobs(sample_s)).collect()
+    assert [p.wait(timeout=60) for p in procs] == [0, 0] and all(read[0].readable for _, read in got)
+
+
+def test_precheck_with_workers_finds_the_same(tmp_path, small_is_big):
+    """A damaged drawing read by a worker: its findings and places arrive all the same."""
+    seeded = seeded_package(tmp_path / "pkg", "DXF-001")
+    profile = load_profile()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    alone = precheck(seeded.path, profile, tmp_path / "a", workers=0)
+    helped = precheck(seeded.path, profile, tmp_path / "b", workers=2)
+    assert "DXF-001" in {f.code for f in helped.findings}
+    assert [f.identity for f in helped.findings] == [f.identity for f in alone.findings]
+    assert helped.verdict == alone.verdict
+
+
+def test_read_workers_counts_cores():
+    assert pool.read_workers(0) == 0 and pool.read_workers(3) == 3
+    assert 0 <= pool.read_workers() <= pool.MAX_WORKERS
