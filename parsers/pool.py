@@ -1,28 +1,30 @@
 """Read a package's drawings in worker processes, while the caller reads the report.
 
 Reading the DXF files is the largest single cost of a check (≈ 40 % of an L package) and
-is independent of the report. On a machine with more than one core the drawings go to a
-few worker processes as soon as the package is opened; the caller reads and types the
-report meanwhile and collects the drawings when it needs them
-(:meth:`PendingDrawings.collect`).
+is independent of the report. On a machine with more than one core, worker processes take
+the drawings, largest first, as soon as the package is opened; the caller reads and types
+the report meanwhile, then joins in from the other end of the same queue, smallest first
+(:meth:`PendingDrawings.collect`). So one worker is enough on two cores, and no core idles
+while there is a file left.
 
 Why processes, and plain ones: the readers are mostly Python (the tag scan, ezdxf), so
 threads would queue on the GIL; forking the caller is unsafe once it runs threads (a
 Prefect flow does); and multiprocessing's spawn / forkserver workers re-import the
 caller's ``__main__`` (the whole CLI, or a user's script without a main guard). A worker
-here is ``python -m parsers.pool``: it imports the readers only, takes its list of files
-on stdin and sends each drawing back pickled on its stdout (C libraries' stray output is
-sent to stderr, so it cannot corrupt that stream). Files are shared out by size before
-the start, largest first.
+here is ``python -m parsers.pool``: it imports the readers only, then reads one file at a
+time, named on its stdin, and sends each drawing back pickled on its stdout (C libraries'
+stray output goes to stderr, so it cannot corrupt that stream). :class:`Readers` can be
+started before the caller's own imports, so that both import at once.
 
 A worker that dies (a segfault in a native reader on a hostile file, the OOM killer) must
-not take the check with it: the files it did not deliver are read again in this process,
-by ezdxf only (the native fast path is what could have crashed), and give their findings
-as usual. Nothing is raised to the caller.
+not take the check with it: the file it was reading is read again in this process by ezdxf
+only (the native fast path is what could have crashed), the rest by the caller, and all
+give their findings as usual. Nothing is raised to the caller.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -44,72 +46,67 @@ __all__ = ["PendingDrawings", "Readers", "read_workers", "readers_for", "start_r
 _log = logging.getLogger(__name__)
 MIN_FILES = 4  # fewer drawings are read in process: a worker costs more than it saves
 MIN_BYTES = 2 * 1024 * 1024  # ditto for less DXF than this in all
-MAX_WORKERS = 4
+MAX_WORKERS = 3
 
 Job = tuple[str, Path, str]  # drawing key, file, package-relative name
 Read = tuple["Drawing", list["Finding"]]
 
 
 def read_workers(requested: int | None = None) -> int:
-    """How many worker processes to read with: ``requested`` when given (0 or 1: none),
-    else one per usable core, at most :data:`MAX_WORKERS` (none on a single core)."""
+    """How many worker processes to read with: ``requested`` when given (0: none), else
+    one per usable core besides the caller's, at most :data:`MAX_WORKERS`."""
     if requested is not None:
         return max(0, requested)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return 0 if cores < 2 else min(MAX_WORKERS, cores)
+    return max(0, min(MAX_WORKERS, cores - 1))
 
 
 @dataclass
 class _Worker:
     proc: subprocess.Popen
-    jobs: list[int] = field(default_factory=list)  # indexes into PendingDrawings.jobs
-    got: dict[int, Read] = field(default_factory=dict)
+    current: int | None = None  # the job it is reading
+    lost: int | None = None  # the job it died on
     thread: threading.Thread | None = None
 
 
 class Readers:
     """Worker processes started ahead of need: they import the readers while the caller
-    opens the package, then take their share of its drawings (:meth:`read`)."""
+    opens the package, then share its drawings with the caller (:meth:`read`)."""
 
     def __init__(self, count: int = 0) -> None:
-        self._workers = [w for w in (_spawn() for _ in range(count if count >= 2 else 0)) if w is not None]
+        self._workers = [w for w in (_spawn() for _ in range(max(0, count))) if w is not None]
 
     def __len__(self) -> int:
         return len(self._workers)
 
     def read(self, jobs: Sequence[Job]) -> PendingDrawings:
-        """Share ``jobs`` out by size (largest first, to the least loaded worker) and start
-        reading; without workers, or for a small package, they are read in process when
-        collected. The workers are used up either way."""
+        """Start reading ``jobs`` (largest first) in the workers; the caller reads the rest
+        when it collects. Without workers, or for a small package, everything is read in
+        process when collected. The workers are used up either way."""
         workers, self._workers = self._workers, []
         pending = PendingDrawings(list(jobs))
         sizes = [_size(path) for _, path, _ in pending.jobs]
-        if len(workers) < 2 or len(pending.jobs) < MIN_FILES or sum(sizes) < MIN_BYTES:
+        pending.queue.extend(sorted(range(len(sizes)), key=lambda i: -sizes[i]))
+        if len(pending.jobs) < MIN_FILES or sum(sizes) < MIN_BYTES:
             workers, idle = [], workers
         else:
             workers, idle = workers[: len(pending.jobs)], workers[len(pending.jobs) :]
-        loads = [0] * len(workers)
-        for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]) if workers else ():
-            k = loads.index(min(loads))
-            workers[k].jobs.append(i)
-            loads[k] += sizes[i]
         for worker in idle:
-            _send(worker, [])
+            _end(worker)
         for worker in workers:
-            if _send(worker, [(str(pending.jobs[i][1]), pending.jobs[i][2]) for i in worker.jobs]):
-                worker.thread = threading.Thread(target=_drain, args=(worker,), daemon=True, name="duoce-drawing-reader")
-                worker.thread.start()
-            pending.workers.append(worker)  # one that took nothing: its files are read here
+            worker.thread = threading.Thread(target=pending.feed, args=(worker,), daemon=True, name="duoce-drawing-reader")
+            worker.thread.start()
+            pending.workers.append(worker)
         return pending
 
     def close(self) -> None:
         """Let unused workers go."""
         workers, self._workers = self._workers, []
         for worker in workers:
-            _send(worker, [])
+            _end(worker)
             worker.proc.wait()
 
     def __del__(self) -> None:
@@ -121,35 +118,61 @@ class PendingDrawings:
     """Drawings being read; :meth:`collect` gives them in the order of the jobs."""
 
     jobs: list[Job]
+    queue: collections.deque[int] = field(default_factory=collections.deque)  # largest first
     workers: list[_Worker] = field(default_factory=list)
+    got: dict[int, Read] = field(default_factory=dict)
     done: list[Read] | None = None
 
+    def feed(self, worker: _Worker) -> None:
+        """A worker's thread: hand it the largest job left, receive the drawing, repeat."""
+        stdin, stdout = worker.proc.stdin, worker.proc.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            while True:
+                try:
+                    index = self.queue.popleft()
+                except IndexError:
+                    break
+                worker.current = index
+                _, path, rel = self.jobs[index]
+                pickle.dump((str(path), rel), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+                self.got[index] = pickle.load(stdout)
+                worker.current = None
+        except Exception:  # noqa: BLE001 — a dead worker or broken stream: read it here
+            worker.lost = worker.current
+            _log.debug("drawing reader stopped", exc_info=True)
+        finally:
+            _end(worker)
+            with contextlib.suppress(OSError, ValueError):
+                stdout.close()
+
     def collect(self, progress: Callable[[str], None] | None = None) -> list[tuple[str, Read]]:
-        """Wait for every drawing; read in process whatever no worker delivered."""
+        """Read what the workers have not taken (smallest first), wait for them, and read
+        again here whatever a worker died on."""
         if self.done is None:
-            delivered: dict[int, Read] = {}
-            lost: set[int] = set()
+            from parsers.dxf import read_drawing, read_dxf
+
+            while True:
+                try:
+                    index = self.queue.pop()
+                except IndexError:
+                    break
+                _, path, rel = self.jobs[index]
+                self.got[index] = read_drawing(path, rel)
             for worker in self.workers:
                 if worker.thread is not None:
                     worker.thread.join()
                 worker.proc.wait()
-                delivered.update(worker.got)
-                lost.update(i for i in worker.jobs if i not in worker.got)
-            if lost:
-                names = [self.jobs[i][2] for i in sorted(lost)]
-                _log.warning("a drawing reader process stopped; reading %s here with ezdxf", names)
-            from parsers.dxf import read_drawing, read_dxf
-
+                if worker.lost is not None:
+                    _, path, rel = self.jobs[worker.lost]
+                    _log.warning("a drawing reader process stopped on %s; reading it here with ezdxf", rel)
+                    self.got[worker.lost] = read_dxf(path, rel)
             self.done = []
-            for index, (_key, path, rel) in enumerate(self.jobs):
+            for index, (_key, _path, rel) in enumerate(self.jobs):
                 if progress:
                     progress(f"读取图形 {rel}")
-                if index in delivered:
-                    self.done.append(delivered[index])
-                elif index in lost:  # a worker died on it: not the native fast path again
-                    self.done.append(read_dxf(path, rel))
-                else:
-                    self.done.append(read_drawing(path, rel))
+                self.done.append(self.got[index])
             self.workers = []
         return [(job[0], read) for job, read in zip(self.jobs, self.done, strict=True)]
 
@@ -157,7 +180,13 @@ class PendingDrawings:
 def readers_for(source: Path, workers: int) -> Readers:
     """Start ``workers`` readers now if ``source`` (a folder or a zip) looks big enough to be
     worth them, else none. Cheap: a walk of the folder's names, no file is opened."""
-    return Readers(workers if workers >= 2 and _dxf_bytes(Path(source)) >= MIN_BYTES else 0)
+    return Readers(workers if workers >= 1 and _dxf_bytes(Path(source)) >= MIN_BYTES else 0)
+
+
+def start_reading(jobs: Sequence[Job], workers: int) -> PendingDrawings:
+    """Start reading ``jobs`` in ``workers`` fresh processes (see :meth:`Readers.read`)."""
+    big = len(jobs) >= MIN_FILES and sum(_size(path) for _, path, _ in jobs) >= MIN_BYTES
+    return Readers(workers if big else 0).read(jobs)
 
 
 def _dxf_bytes(source: Path, limit: int = 10_000) -> int:
@@ -173,12 +202,6 @@ def _dxf_bytes(source: Path, limit: int = 10_000) -> int:
             if seen >= limit or total >= MIN_BYTES:
                 return total
     return total
-
-
-def start_reading(jobs: Sequence[Job], workers: int) -> PendingDrawings:
-    """Start reading ``jobs`` in ``workers`` fresh processes (see :meth:`Readers.read`)."""
-    big = len(jobs) >= MIN_FILES and sum(_size(path) for _, path, _ in jobs) >= MIN_BYTES
-    return Readers(workers if big else 0).read(jobs)
 
 
 def _spawn() -> _Worker | None:
@@ -199,35 +222,11 @@ def _spawn() -> _Worker | None:
     return _Worker(proc)
 
 
-def _send(worker: _Worker, files: list[tuple[str, str]]) -> bool:
-    """Give a worker its files (none: it ends); False if it is already gone."""
-    stdin = worker.proc.stdin
-    if stdin is None or stdin.closed:
-        return False
-    try:
-        pickle.dump(files, stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        stdin.close()
-        return True
-    except (OSError, ValueError):  # broken pipe: the worker died while starting
+def _end(worker: _Worker) -> None:
+    """Close the worker's stdin: it ends after the file it is reading."""
+    if worker.proc.stdin is not None:
         with contextlib.suppress(OSError, ValueError):
-            stdin.close()
-        return False
-
-
-def _drain(worker: _Worker) -> None:
-    """Receive (position, drawing, findings) until the worker ends or breaks off."""
-    stream = worker.proc.stdout
-    assert stream is not None
-    try:
-        while True:
-            position, read = pickle.load(stream)
-            worker.got[worker.jobs[position]] = read
-    except EOFError:
-        pass
-    except Exception:  # noqa: BLE001 — a broken stream: what was not delivered is read again
-        _log.debug("drawing reader stream broke off", exc_info=True)
-    finally:
-        stream.close()
+            worker.proc.stdin.close()
 
 
 def _size(path: Path) -> int:
@@ -238,16 +237,16 @@ def _size(path: Path) -> int:
 
 
 def _serve(stdin: BinaryIO, out: BinaryIO) -> None:
-    """The worker (readers already imported): read each file given on ``stdin``, send each
-    drawing to ``out``. No files, or the caller gone: it ends."""
+    """The worker (readers already imported): read each file named on ``stdin`` and send
+    its drawing to ``out``, until ``stdin`` ends."""
     from parsers.dxf import read_drawing
 
-    try:
-        files: list[tuple[str, str]] = pickle.load(stdin)
-    except (EOFError, pickle.UnpicklingError):
-        return
-    for position, (path, rel) in enumerate(files):
-        pickle.dump((position, read_drawing(Path(path), rel)), out, protocol=pickle.HIGHEST_PROTOCOL)
+    while True:
+        try:
+            path, rel = pickle.load(stdin)
+        except (EOFError, pickle.UnpicklingError):
+            return
+        pickle.dump(read_drawing(Path(path), rel), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
 

@@ -3,6 +3,7 @@ nothing lost when a worker dies."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def test_workers_give_what_the_process_reads(sample_s, small_is_big, caplog):
     jobs = _jobs(sample_s)
     assert len(jobs) >= 3
     pending = pool.Readers(2).read(jobs)
-    assert len(pending.workers) == 2 and all(w.jobs for w in pending.workers)
+    assert len(pending.workers) == 2
+    for worker in pending.workers:  # let the workers take everything before the caller joins in
+        worker.thread.join()
+    assert not pending.queue and len(pending.got) == len(jobs)
     got = pending.collect()
     assert [key for key, _ in got] == [key for key, _, _ in jobs]
     for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
@@ -54,11 +58,14 @@ def test_workers_give_what_the_process_reads(sample_s, small_is_big, caplog):
 
 
 def test_a_worker_that_dies_loses_nothing(sample_s, small_is_big, caplog):
-    readers = pool.Readers(2)
+    readers = pool.Readers(1)
     readers._workers[0].proc.send_signal(signal.SIGKILL)
     readers._workers[0].proc.wait()
     jobs = _jobs(sample_s)
-    got = readers.read(jobs).collect()
+    pending = readers.read(jobs)
+    pending.workers[0].thread.join()
+    assert pending.workers[0].lost is not None  # it died on the first file it was given
+    got = pending.collect()
     assert "stopped" in caplog.text
     for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
         _same(read, read_drawing(path, rel))
@@ -72,7 +79,9 @@ def test_unused_readers_end(sample_s):
     # a small package does not use them: they end too, and the files are read here
     readers = pool.Readers(2)
     procs = [w.proc for w in readers._workers]
-    got = readers.read(_jobs(sample_s)).collect()
+    pending = readers.read(_jobs(sample_s))
+    assert not pending.workers
+    got = pending.collect()
     assert [p.wait(timeout=60) for p in procs] == [0, 0] and all(read[0].readable for _, read in got)
 
 
@@ -92,3 +101,4 @@ def test_precheck_with_workers_finds_the_same(tmp_path, small_is_big):
 def test_read_workers_counts_cores():
     assert pool.read_workers(0) == 0 and pool.read_workers(3) == 3
     assert 0 <= pool.read_workers() <= pool.MAX_WORKERS
+    assert pool.read_workers() <= len(os.sched_getaffinity(0)) - 1  # the caller reads too
