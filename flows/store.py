@@ -51,25 +51,25 @@ from flows.store_audit import (
     ReconcileReport,
     StoreError,
     adopt_product_in,
+    put_product_row_in,
     reconcile,
     record_package,
     verify_all,
 )
 from flows.store_catalogue import (
     DEPARTMENTS,
-    VERDICTS,
     VISIBLE_STATUSES,
     Catalogue,
     ProductRecord,
     Revision,
     StoredPackage,
     Submission,
-    now_iso,
 )
 from flows.store_files import (
     MANIFEST_NAME,
     WORK_DIR_MODE,
     check_product_relpath,
+    check_project_id,
     check_sha256,
     copy_file_durably,
     copy_tree_durably,
@@ -125,8 +125,6 @@ PUBLISH_CRASH_POINTS: tuple[str, ...] = (
 )
 CRASH_POINTS: tuple[str, ...] = RAW_CRASH_POINTS + PUBLISH_CRASH_POINTS
 
-_FORBIDDEN_CHARS = set('/\\:*?"<>|')
-
 
 def _crash_point(name: str) -> None:
     """Mark a step boundary; a no-op in production (tests monkeypatch it to fail here)."""
@@ -152,21 +150,6 @@ def check_department(department: str) -> str:
     if department not in DEPARTMENTS:
         raise ValueError(f"unknown department {department!r}; one of {DEPARTMENTS}")
     return department
-
-
-def check_project_id(project_id: str) -> str:
-    """Return ``project_id`` if it can name a folder on any system, else raise ValueError."""
-    ok = (
-        isinstance(project_id, str)
-        and project_id == project_id.strip()
-        and project_id not in ("", ".", "..")
-        and not project_id.startswith(".")
-        and len(project_id.encode("utf-8", "surrogateescape")) <= 200
-        and not any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in project_id)
-    )
-    if not ok:
-        raise ValueError(f"project id cannot name a folder: {project_id!r}")
-    return project_id
 
 
 def _check_revision(revision: int) -> int:
@@ -343,58 +326,7 @@ class Store:
 
     # --- submissions and revisions --------------------------------------------------------
 
-    def record_submission(
-        self,
-        project_id: str,
-        package_sha256: str,
-        ruleset_version: str,
-        profile: str,
-        verdict: str,
-        counts: dict[str, int],
-        firm: str | None,
-        submitted_at: str,
-    ) -> Submission:
-        """Give a submission its revision, and record the attempt.
-
-        The same project, package, rule set and profile as an existing revision map to
-        that revision (``is_new=False``, the revision row is left as it is); anything else
-        gets the project's next revision number (1, 2, …), allocated under the catalogue's
-        write lock so that concurrent processes get distinct, gap-free numbers. Every call
-        adds a row to ``submissions``.
-
-        Parameters
-        ----------
-        project_id, package_sha256, ruleset_version, profile
-            What was checked, and how.
-        verdict
-            ``accepted``, ``accepted_with_deficiencies`` or ``rejected``.
-        counts
-            Findings per severity, e.g. ``{"error": 3, "warning": 1, "info": 0}``.
-        firm
-            The surveying firm (测绘单位), if known.
-        submitted_at
-            ISO 8601 time of the submission.
-
-        Returns
-        -------
-        Submission
-        """
-        check_project_id(project_id)
-        package_sha256 = check_sha256(package_sha256)
-        if verdict not in VERDICTS:
-            raise ValueError(f"unknown verdict {verdict!r}; one of {VERDICTS}")
-        if not ruleset_version or not profile:
-            raise ValueError("ruleset_version and profile are required")
-        return self.catalogue.record_submission(
-            project_id,
-            package_sha256,
-            ruleset_version,
-            profile,
-            verdict,
-            {str(k): int(v) for k, v in counts.items()},
-            firm,
-            submitted_at,
-        )
+    # a submission is recorded by ``self.catalogue.record_submission`` (it checks its input)
 
     def latest_revision(self, project_id: str) -> int | None:
         """The project's highest revision number, or None."""
@@ -464,7 +396,7 @@ class Store:
         department
             One of :data:`DEPARTMENTS`.
         project_id, revision
-            A revision recorded by :meth:`record_submission`.
+            A revision recorded by :meth:`Catalogue.record_submission`.
         build
             Writes regular files (and folders) into the folder it is given. It must not
             write ``MANIFEST.sha256`` at the top.
@@ -502,27 +434,17 @@ class Store:
             _crash_point("publish:synced")
             makedirs_durably(target.parent)
             _crash_point("publish:parents_ready")
+            key = (department, project_id, revision)
             with self.catalogue.transaction() as conn:
-                record = Catalogue.product_in(conn, department, project_id, revision)
+                record = Catalogue.product_in(conn, *key)
                 if os.path.lexists(target):
                     # another process published it, or a crash left it without its row
                     if record is None or record.status not in VISIBLE_STATUSES:
-                        adopt_product_in(
-                            conn, self.root, (department, project_id, revision), target
-                        )
+                        adopt_product_in(conn, self.root, key, target)
                 else:
-                    new = ProductRecord(
-                        department=department,
-                        project_id=project_id,
-                        revision=revision,
-                        path=target.relative_to(self.root).as_posix(),
-                        manifest_sha256=manifest_sha256,
-                        file_count=len(files),
-                        size=sum(s for _, s in files.values()),
-                        published_at=now_iso(),
-                        status="published",
+                    put_product_row_in(
+                        conn, self.root, key, target, files, manifest_sha256, "published"
                     )
-                    Catalogue.put_product_in(conn, new, files)
                     _crash_point("publish:row_inserted")
                     os.rename(work, target)  # atomic; the target does not exist (checked
                     _crash_point("publish:renamed")  # under the write lock)

@@ -22,6 +22,7 @@ from flows.store_catalogue import (
     VISIBLE_STATUSES,
     Catalogue,
     ProductRecord,
+    ProductStatus,
     StoredPackage,
     now_iso,
 )
@@ -155,6 +156,20 @@ def adopt_product_in(conn: sqlite3.Connection, root: Path, key: ProductKey, fold
         files, manifest_sha256 = complete_product(folder)
     except (ValueError, OSError) as exc:
         raise StoreError(f"{folder} is not a complete product: {exc}") from exc
+    put_product_row_in(conn, root, key, folder, files, manifest_sha256, "recovered")
+
+
+def put_product_row_in(
+    conn: sqlite3.Connection,
+    root: Path,
+    key: ProductKey,
+    folder: Path,
+    files: dict[str, tuple[str, int]],
+    manifest_sha256: str,
+    status: ProductStatus,
+) -> None:
+    """Insert (or replace) the row of the product ``folder`` of the store at ``root``,
+    stamped now, and its ``files`` (``{relpath: (sha256, size)}``) on ``conn``."""
     department, project_id, revision = key
     record = ProductRecord(
         department=department,
@@ -165,7 +180,7 @@ def adopt_product_in(conn: sqlite3.Connection, root: Path, key: ProductKey, fold
         file_count=len(files),
         size=sum(s for _, s in files.values()),
         published_at=now_iso(),
-        status="recovered",
+        status=status,
     )
     Catalogue.put_product_in(conn, record, files)
 

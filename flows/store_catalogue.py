@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from flows.store_files import check_project_id, check_sha256
+
 SCHEMA_VERSION = 1
 DEPARTMENTS: tuple[str, ...] = ("planning", "registration", "housing", "archive")
 VERDICTS: tuple[str, ...] = ("accepted", "accepted_with_deficiencies", "rejected")
@@ -190,35 +192,29 @@ class ProductRecord:
     status: ProductStatus
 
 
+def _fields(row: sqlite3.Row) -> dict[str, Any]:
+    """A ``revisions`` or ``submissions`` row as a dict, its ``counts`` decoded."""
+    fields = {k: row[k] for k in row.keys()}  # noqa: SIM118
+    fields["counts"] = json.loads(fields["counts"])
+    return fields
+
+
 def _submission(row: sqlite3.Row) -> Submission:
-    return Submission(
-        project_id=row["project_id"],
-        revision=row["revision"],
-        is_new=bool(row["is_new"]),
-        package_sha256=row["package_sha256"],
-        ruleset_version=row["ruleset_version"],
-        profile=row["profile"],
-        verdict=row["verdict"],
-        counts=json.loads(row["counts"]),
-        firm=row["firm"],
-        submitted_at=row["submitted_at"],
-        recorded_at=row["recorded_at"],
-        submission_id=row["id"],
-    )
+    fields = _fields(row)
+    fields["submission_id"] = fields.pop("id")
+    fields["is_new"] = bool(fields["is_new"])
+    return Submission(**fields)
 
 
 def _revision(row: sqlite3.Row) -> Revision:
-    return Revision(
-        project_id=row["project_id"],
-        revision=row["revision"],
-        package_sha256=row["package_sha256"],
-        ruleset_version=row["ruleset_version"],
-        profile=row["profile"],
-        verdict=row["verdict"],
-        counts=json.loads(row["counts"]),
-        firm=row["firm"],
-        submitted_at=row["submitted_at"],
-        recorded_at=row["recorded_at"],
+    return Revision(**_fields(row))
+
+
+def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> sqlite3.Cursor:
+    """``INSERT INTO table`` one row of ``{column: value}`` on ``conn``."""
+    marks = ", ".join("?" for _ in values)
+    return conn.execute(
+        f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", tuple(values.values())
     )
 
 
@@ -383,12 +379,56 @@ class Catalogue:
         firm: str | None,
         submitted_at: str,
     ) -> Submission:
-        """Map a submission to a revision (existing or next) and record the attempt.
+        """Give a submission its revision, and record the attempt.
 
-        See :meth:`flows.store.Store.record_submission`.
+        The same project, package, rule set and profile as an existing revision map to
+        that revision (``is_new=False``, the revision row is left as it is); anything else
+        gets the project's next revision number (1, 2, …), allocated under the write lock
+        so that concurrent processes get distinct, gap-free numbers. Every call adds a row
+        to ``submissions``.
+
+        Parameters
+        ----------
+        project_id, package_sha256, ruleset_version, profile
+            What was checked, and how. The project id must be able to name a folder (it
+            names the product folders).
+        verdict
+            ``accepted``, ``accepted_with_deficiencies`` or ``rejected``.
+        counts
+            Findings per severity, e.g. ``{"error": 3, "warning": 1, "info": 0}``.
+        firm
+            The surveying firm (测绘单位), if known.
+        submitted_at
+            ISO 8601 time of the submission.
+
+        Returns
+        -------
+        Submission
+
+        Raises
+        ------
+        ValueError
+            If an argument is not of its form; nothing is recorded then.
         """
-        counts_json = json.dumps(counts, sort_keys=True, ensure_ascii=False)
-        recorded_at = now_iso()
+        check_project_id(project_id)
+        package_sha256 = check_sha256(package_sha256)
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {verdict!r}; one of {VERDICTS}")
+        if not ruleset_version or not profile:
+            raise ValueError("ruleset_version and profile are required")
+        counts_json = json.dumps(
+            {str(k): int(v) for k, v in counts.items()}, sort_keys=True, ensure_ascii=False
+        )
+        attempt = {  # the columns a revision and a submission row share
+            "package_sha256": package_sha256,
+            "ruleset_version": ruleset_version,
+            "profile": profile,
+            "verdict": verdict,
+            "counts": counts_json,
+            "firm": firm,
+            "submitted_at": submitted_at,
+            "recorded_at": now_iso(),
+        }
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT revision FROM revisions WHERE project_id = ? AND package_sha256 = ?"
@@ -405,55 +445,21 @@ class Catalogue:
                     ).fetchone()[0]
                 )
                 is_new = True
-                conn.execute(
-                    "INSERT INTO revisions (project_id, revision, package_sha256,"
-                    " ruleset_version, profile, verdict, counts, firm, submitted_at,"
-                    " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        project_id,
-                        revision,
-                        package_sha256,
-                        ruleset_version,
-                        profile,
-                        verdict,
-                        counts_json,
-                        firm,
-                        submitted_at,
-                        recorded_at,
-                    ),
+                _insert(
+                    conn, "revisions", {"project_id": project_id, "revision": revision, **attempt}
                 )
-            cur = conn.execute(
-                "INSERT INTO submissions (project_id, revision, is_new, package_sha256,"
-                " ruleset_version, profile, verdict, counts, firm, submitted_at, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    project_id,
-                    revision,
-                    int(is_new),
-                    package_sha256,
-                    ruleset_version,
-                    profile,
-                    verdict,
-                    counts_json,
-                    firm,
-                    submitted_at,
-                    recorded_at,
-                ),
+            cur = _insert(
+                conn,
+                "submissions",
+                {"project_id": project_id, "revision": revision, "is_new": int(is_new), **attempt},
             )
             submission_id = int(cur.lastrowid or 0)
         return Submission(
             project_id=project_id,
             revision=revision,
             is_new=is_new,
-            package_sha256=package_sha256,
-            ruleset_version=ruleset_version,
-            profile=profile,
-            verdict=verdict,
-            counts=json.loads(counts_json),
-            firm=firm,
-            submitted_at=submitted_at,
-            recorded_at=recorded_at,
             submission_id=submission_id,
+            **{**attempt, "counts": json.loads(counts_json)},
         )
 
     def revision(self, project_id: str, revision: int) -> Revision | None:
@@ -467,13 +473,9 @@ class Catalogue:
 
     def revisions(self, project_id: str | None = None) -> list[Revision]:
         """Revisions of one project (or all), by project and revision number."""
-        sql = "SELECT * FROM revisions"
-        args: tuple[str, ...] = ()
-        if project_id is not None:
-            sql, args = sql + " WHERE project_id = ?", (project_id,)
-        with self.reading() as conn:
-            rows = conn.execute(sql + " ORDER BY project_id, revision", args).fetchall()
-        return [_revision(r) for r in rows]
+        return [
+            _revision(r) for r in self._rows_of("revisions", project_id, "project_id, revision")
+        ]
 
     def latest_revision(self, project_id: str) -> int | None:
         """The highest revision number of a project, or None if it has none."""
@@ -485,13 +487,16 @@ class Catalogue:
 
     def submissions(self, project_id: str | None = None) -> list[Submission]:
         """Every submission attempt (of one project, or all), in the order recorded."""
-        sql = "SELECT * FROM submissions"
+        return [_submission(r) for r in self._rows_of("submissions", project_id, "id")]
+
+    def _rows_of(self, table: str, project_id: str | None, order: str) -> list[sqlite3.Row]:
+        """The rows of ``table`` (of one project, or all), ordered by ``order``."""
+        sql = f"SELECT * FROM {table}"
         args: tuple[str, ...] = ()
         if project_id is not None:
             sql, args = sql + " WHERE project_id = ?", (project_id,)
         with self.reading() as conn:
-            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [_submission(r) for r in rows]
+            return conn.execute(f"{sql} ORDER BY {order}", args).fetchall()
 
     def projects(self) -> list[str]:
         """Every project with at least one revision, sorted."""

@@ -55,6 +55,7 @@ STALE_AFTER_S = 24 * 3600.0  # for temp entries locks cannot judge (see remove_o
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (.+)")
+_FORBIDDEN_CHARS = set('/\\:*?"<>|')  # in a project id, which names a folder
 
 
 def check_sha256(value: str) -> str:
@@ -65,7 +66,19 @@ def check_sha256(value: str) -> str:
     return digest
 
 
-
+def check_project_id(project_id: str) -> str:
+    """Return ``project_id`` if it can name a folder on any system, else raise ValueError."""
+    ok = (
+        isinstance(project_id, str)
+        and project_id == project_id.strip()
+        and project_id not in ("", ".", "..")
+        and not project_id.startswith(".")
+        and len(project_id.encode("utf-8", "surrogateescape")) <= 200
+        and not any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in project_id)
+    )
+    if not ok:
+        raise ValueError(f"project id cannot name a folder: {project_id!r}")
+    return project_id
 
 
 def hash_files(files: dict[str, Path]) -> dict[str, tuple[str, int]]:

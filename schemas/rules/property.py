@@ -722,7 +722,7 @@ def unit_positions(ctx: Context) -> list[Finding]:
     A polygon in no frame is not judged on a plan whose frames another rule reported: none
     (DXF-003), an invalid one (DXF-005) or one drawn open (DXF-004)."""
     t = tolerance(ctx, "unit_overlap")
-    layer = ctx.profile.layer("FC_H")
+    layer, frame_layer = ctx.profile.layer("FC_H"), ctx.profile.layer("FC_C")
     u = units(ctx)
     polys = plan_units(ctx)
     if not len(polys):
@@ -744,6 +744,25 @@ def unit_positions(ctx: Context) -> list[Finding]:
         q = polys.iloc[i]
         return f"户 {q['hh'] or '（无户号）'}（句柄 {q['handle']}）"
 
+    def found(
+        at: np.ndarray, where: np.ndarray, reasons: list[str], excess: np.ndarray | None = None
+    ) -> list[Finding]:
+        """PRP-008 on the polygons at positions ``at``, each located at a point of its
+        geometry in ``where`` and, for a spill or an overlap, with its ``excess`` m²."""
+        xy = _rep(where)
+        actual = [None] * len(at) if excess is None else [round(float(a), 4) for a in excess]
+        return [
+            make(
+                "PRP-008",
+                place(i),
+                actual=a,
+                tolerance=None if excess is None else t,
+                local=(float(x), float(y)),
+                reason=r,
+            )
+            for i, a, (x, y), r in zip(at, actual, xy, reasons, strict=True)
+        ]
+
     for zh, plan in ctx.geometry.floors.items():  # one pass per plan (≤ a few dozen)
         mine = np.flatnonzero(((polys["zh"] == zh) & polys["valid"]).to_numpy())
         if not len(mine):
@@ -763,37 +782,27 @@ def unit_positions(ctx: Context) -> list[Finding]:
                 order = np.lexsort((shapely.area(frame_geoms[jf]), ip))
                 first = np.unique(ip[order], return_index=True)[1]
                 owner[ip[order][first]] = jf[order][first]
-        for k in np.flatnonzero(owner < 0):
-            if frames_doubtful:
-                continue
-            pt = _rep(geoms[k : k + 1])[0]
-            out.append(
-                make(
-                    "PRP-008",
-                    place(mine[k]),
-                    local=(float(pt[0]), float(pt[1])),
-                    reason=f"{plan.file}：{name(mine[k])} 不在任何层框（{ctx.profile.layer('FC_C')}）内",
-                )
-            )
+        lost = np.flatnonzero(owner < 0) if not frames_doubtful else np.array([], dtype=int)
+        out += found(
+            mine[lost],
+            geoms[lost],
+            [f"{plan.file}：{name(i)} 不在任何层框（{frame_layer}）内" for i in mine[lost]],
+        )
         inside = np.flatnonzero(owner >= 0)
         inside = inside[~shapely.covered_by(geoms[inside], frame_geoms[owner[inside]])]
-        if len(inside):
-            rest = shapely.difference(geoms[inside], frame_geoms[owner[inside]])
-            spill = shapely.area(rest)
-            for k, a, g in zip(
-                inside[spill > t + EPS], spill[spill > t + EPS], rest[spill > t + EPS], strict=True
-            ):
-                pt = _rep(np.array([g], dtype=object))[0]
-                out.append(
-                    make(
-                        "PRP-008",
-                        place(mine[k]),
-                        actual=round(float(a), 4),
-                        tolerance=t,
-                        local=(float(pt[0]), float(pt[1])),
-                        reason=f"{plan.file}：{name(mine[k])} 超出所在层框 {float(a):.2f} m²",
-                    )
-                )
+        rest = shapely.difference(geoms[inside], frame_geoms[owner[inside]])
+        spill = shapely.area(rest)
+        big = spill > t + EPS
+        spilt = mine[inside[big]]
+        out += found(
+            spilt,
+            rest[big],
+            [
+                f"{plan.file}：{name(i)} 超出所在层框 {float(a):.2f} m²"
+                for i, a in zip(spilt, spill[big], strict=True)
+            ],
+            spill[big],
+        )
         # overlaps between units of the same floor
         sjc = polys["sjc"].to_numpy(dtype="float64", na_value=np.nan)[mine]
         # candidate pairs of one floor whose bounding boxes share more than t (neighbours
@@ -813,18 +822,16 @@ def unit_positions(ctx: Context) -> list[Finding]:
         common = shapely.intersection(geoms[ia], geoms[ib])
         shared = shapely.area(common)
         big = shared > t + EPS
-        for a, b, s, g in zip(ia[big], ib[big], shared[big], common[big], strict=True):
-            pt = _rep(np.array([g], dtype=object))[0]
-            out.append(
-                make(
-                    "PRP-008",
-                    place(mine[a]),
-                    actual=round(float(s), 4),
-                    tolerance=t,
-                    local=(float(pt[0]), float(pt[1])),
-                    reason=f"{plan.file} 第 {int(sjc[a])} 层：{name(mine[a])} 与 {name(mine[b])} 重叠 {float(s):.2f} m²",
-                )
-            )
+        ia, ib = ia[big], ib[big]
+        out += found(
+            mine[ia],
+            common[big],
+            [
+                f"{plan.file} 第 {int(sjc[a])} 层：{name(mine[a])} 与 {name(mine[b])} 重叠 {float(x):.2f} m²"
+                for a, b, x in zip(ia, ib, shared[big], strict=True)
+            ],
+            shared[big],
+        )
     return out
 
 

@@ -22,6 +22,7 @@ from flows.store import (
     Damage,
     Store,
     StoreError,
+    Submission,
 )
 from flows.store_files import (
     LOCK_SUFFIX,
@@ -76,8 +77,8 @@ def builder(marker: str) -> Callable[[Path], None]:
     return build
 
 
-def record(store: Store, sha256: str, project: str = PROJECT, ruleset: str = "1.0.0"):
-    return store.record_submission(
+def record(store: Store, sha256: str, project: str = PROJECT, ruleset: str = "1.0.0") -> Submission:
+    return store.catalogue.record_submission(
         project,
         sha256,
         ruleset,
@@ -316,7 +317,9 @@ def test_record_submission_refuses_bad_input(
     store: Store, project: str, sha: str, verdict: str
 ) -> None:
     with pytest.raises(ValueError):
-        store.record_submission(project, sha, "1.0.0", "liaocheng", verdict, {}, None, "2026")
+        store.catalogue.record_submission(
+            project, sha, "1.0.0", "liaocheng", verdict, {}, None, "2026"
+        )
     assert store.submissions() == []
 
 
@@ -726,13 +729,18 @@ def test_two_processes_on_two_projects_each_count_from_one(store: Store) -> None
     assert store.latest_revision("P-A") == store.latest_revision("P-B") == N
 
 
-def _submit_entry(root: str, source: str, barrier, queue) -> None:
-    """Child: the whole submit path for one package, at the same time as another."""
+def _store_and_record(root: str, source: str, barrier) -> tuple[Store, str, Submission]:
+    """Child: store a package and record its submission, at the same time as another."""
     store = Store(root)
     sha = package_sha256(Path(source))
     barrier.wait()
     store.put_raw(Path(source), sha)
-    sub = record(store, sha)
+    return store, sha, record(store, sha)
+
+
+def _submit_entry(root: str, source: str, barrier, queue) -> None:
+    """Child: the whole submit path for one package, at the same time as another."""
+    store, sha, sub = _store_and_record(root, source, barrier)
     for dep in ("planning", "registration", "housing", "archive"):
         store.publish(dep, PROJECT, sub.revision, builder(sha))
     queue.put((sha, sub.revision))
@@ -756,11 +764,7 @@ def test_two_processes_submitting_different_packages_both_land_intact(
 
 
 def _submit_same_entry(root: str, source: str, barrier, queue) -> None:
-    store = Store(root)
-    sha = package_sha256(Path(source))
-    barrier.wait()
-    store.put_raw(Path(source), sha)
-    sub = record(store, sha)
+    store, sha, sub = _store_and_record(root, source, barrier)
     paths = [str(store.publish(d, PROJECT, sub.revision, builder(sha))) for d in ("planning",)]
     queue.put((sub.revision, sub.is_new, paths))
 

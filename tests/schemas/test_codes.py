@@ -29,6 +29,9 @@ from schemas.codes import (
 DIGITS = "0123456789"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NOT_DIGIT = st.sampled_from(list(UPPER + "abcxyz -_/#Ｏ０"))  # full-width 0 is no ASCII digit
+MALFORMED = "3715O2001001GA00001"  # letter O in the county; the pair GA alone would be CAD-003
+COUNTIES = {"371502": "东昌府区"}
+ELSEWHERE = "371402001001GB00001"  # a valid ZDDM of a county not in COUNTIES
 
 
 def digits(n: int) -> st.SearchStrategy[str]:
@@ -96,25 +99,26 @@ def test_valid_zrzh_passes(zddm, zh):
 
 def invalid_at(i: int) -> st.SearchStrategy[str]:
     """A character that may not stand at position ``i`` of a ZDDM."""
-    if i == 12:
-        return st.sampled_from([c for c in UPPER + "0a" if c not in FIRST_LETTERS])
-    if i == 13:
-        return st.sampled_from([c for c in UPPER + "0a" if c not in SECOND_LETTERS])
+    if i in (12, 13):
+        allowed = FIRST_LETTERS if i == 12 else SECOND_LETTERS
+        return st.sampled_from([c for c in UPPER + "0a" if c not in allowed])
     return NOT_DIGIT
+
+
+def spoil_zddm_part(code: str, data: st.DataObject) -> str:
+    """``code`` with one character of its leading ZDDM (positions 0–18) made invalid."""
+    i = data.draw(st.integers(0, 18))
+    return code[:i] + data.draw(invalid_at(i)) + code[i + 1:]
 
 
 @given(zddms(), st.data())
 def test_one_bad_character_in_a_zddm_is_cad001(code, data):
-    i = data.draw(st.integers(0, 18))
-    bad = code[:i] + data.draw(invalid_at(i)) + code[i + 1:]
-    assert cad_codes(bad) == {"CAD-001"}
+    assert cad_codes(spoil_zddm_part(code, data)) == {"CAD-001"}
 
 
 @given(bdcdyhs(), st.data())
 def test_one_bad_character_in_the_zddm_part_of_a_bdcdyh_is_cad001_alone(code, data):
-    i = data.draw(st.integers(0, 18))
-    bad = code[:i] + data.draw(invalid_at(i)) + code[i + 1:]
-    assert cad_codes(bad) == {"CAD-001"}
+    assert cad_codes(spoil_zddm_part(code, data)) == {"CAD-001"}
 
 
 @given(bdcdyhs(), st.data())
@@ -157,17 +161,17 @@ def test_letter_pairs(first, second):
 
 
 def test_pair_is_not_judged_on_a_malformed_code():
-    assert one(zddm_pair, "3715O2001001GA00001") is None
-    assert cad_codes("3715O2001001GA00001") == {"CAD-001"}
+    assert one(zddm_pair, MALFORMED) is None
+    assert cad_codes(MALFORMED) == {"CAD-001"}
 
 
 def test_virtual_and_county():
     assert one(zddm_virtual, "371502000000GB00001") is not None
     assert one(zddm_virtual, "371502000001GB00001") is None
-    assert one(zddm_county, "371402001001GB00001", {"371502": "东昌府区"}) == "371402"
-    assert one(zddm_county, "371502001001GB00001", {"371502": "东昌府区"}) is None
-    assert one(zddm_county, "371402001001GB00001", {}) is None  # no list, no rule
-    assert one(zddm_county, "37140A001001GB00001", {"371502": "东昌府区"}) is None  # CAD-001's
+    assert one(zddm_county, ELSEWHERE, COUNTIES) == "371402"
+    assert one(zddm_county, "371502001001GB00001", COUNTIES) is None
+    assert one(zddm_county, ELSEWHERE, {}) is None  # no list, no rule
+    assert one(zddm_county, "37140A001001GB00001", COUNTIES) is None  # CAD-001's
 
 
 @given(st.lists(st.one_of(zddms(), bdcdyhs(), st.text(max_size=30), st.none()), min_size=1, max_size=12))

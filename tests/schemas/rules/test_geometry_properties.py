@@ -30,17 +30,21 @@ def coordinate_area(ring: list[tuple[float, float]]) -> float:
     return abs(0.5 * np.sum(e * np.roll(n, -1) - np.roll(e, -1) * n))
 
 
+# the arguments of :func:`moved`: a rotation about the parcel's centre and a move
+MOVES = given(
+    angle=st.floats(min_value=0, max_value=2 * math.pi, allow_nan=False),
+    de=st.floats(min_value=-5_000, max_value=5_000),
+    dn=st.floats(min_value=-5_000, max_value=5_000),
+)
+
+
 def codes_for(ring: list[tuple[float, float]]) -> set[str]:
     raw = raw_tables(points=frame(point_rows(ring)), zdmj=round(coordinate_area(ring), 2))
     return {f.code for f in run(context(raw, drawing=False), "CAD-007", "CAD-009", "CAD-010")}
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(
-    angle=st.floats(min_value=0, max_value=2 * math.pi, allow_nan=False),
-    de=st.floats(min_value=-5_000, max_value=5_000),
-    dn=st.floats(min_value=-5_000, max_value=5_000),
-)
+@MOVES
 def test_moved_or_rotated_parcel_keeps_its_area_and_orientation(angle, de, dn):
     ring = moved(angle, de, dn)
     assert math.isclose(coordinate_area(ring), 3000.0, abs_tol=0.2)  # only the 3-dp rounding moves it
@@ -48,11 +52,7 @@ def test_moved_or_rotated_parcel_keeps_its_area_and_orientation(angle, de, dn):
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(
-    angle=st.floats(min_value=0, max_value=2 * math.pi, allow_nan=False),
-    de=st.floats(min_value=-5_000, max_value=5_000),
-    dn=st.floats(min_value=-5_000, max_value=5_000),
-)
+@MOVES
 def test_reversed_ring_flips_cad007(angle, de, dn):
     ring = moved(angle, de, dn)
     reversed_ring = [ring[0], *ring[:0:-1]]  # same J1, counter-clockwise

@@ -780,69 +780,55 @@ def test_open_frame_is_dxf004s():
 # ---------------------------------------------------------------- properties of the apportionment
 
 AREAS = st.integers(min_value=2000, max_value=30000).map(lambda c: c / 100)  # 20.00 .. 300.00 m²
+INNER = st.lists(AREAS, min_size=4, max_size=4)  # the 4 units of the default Scene
+SHARED = st.lists(AREAS, min_size=2, max_size=2)  # its 2 shared parts
+WHICH = st.integers(min_value=0, max_value=3)  # one of the units
+DELTA = st.integers(min_value=2, max_value=5000).map(lambda c: c / 100)  # 0.02 .. 50.00 m²
 FIGURE_RULES = [prp.unit_sum, prp.coefficient, prp.apportioned_area, prp.shared_total, prp.building_total]
 
 
+def consistent(inner: list[float], shared: list[float] | None = None) -> Scene:
+    """A Scene whose units have these inner areas (and shared parts these areas), apportioned."""
+    s = Scene()
+    for u, a in zip(s.units, inner, strict=True):
+        u["SCTNJZMJ"] = a
+    if shared is not None:
+        for p, a in zip(s.shared, shared, strict=True):
+            p["MJ"] = a
+    s.apportion()
+    return s
+
+
+def one_cell_off(s: Scene, which: int, field: str, delta: float) -> list[Finding]:
+    """The figure rules' findings once ``field`` of unit ``which`` is off by ``delta``."""
+    s.units[which][field] = round(s.units[which][field] + delta, 2)
+    return run(s, FIGURE_RULES, plan=False)
+
+
 @settings(max_examples=40, deadline=None)
-@given(inner=st.lists(AREAS, min_size=4, max_size=4), shared=st.lists(AREAS, min_size=2, max_size=2))
+@given(inner=INNER, shared=SHARED)
 def test_any_consistent_building_is_clean(inner, shared):
-    s = Scene()
-    for u, a in zip(s.units, inner, strict=True):
-        u["SCTNJZMJ"] = a
-    for p, a in zip(s.shared, shared, strict=True):
-        p["MJ"] = a
-    s.apportion()
-    assert run(s, FIGURE_RULES, plan=False) == []
+    assert run(consistent(inner, shared), FIGURE_RULES, plan=False) == []
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    inner=st.lists(AREAS, min_size=4, max_size=4),
-    which=st.integers(min_value=0, max_value=3),
-    delta=st.integers(min_value=2, max_value=5000).map(lambda c: c / 100),
-)
+@given(inner=INNER, which=WHICH, delta=DELTA)
 def test_one_wrong_total_is_that_units_only(inner, which, delta):
-    s = Scene()
-    for u, a in zip(s.units, inner, strict=True):
-        u["SCTNJZMJ"] = a
-    s.apportion()
-    s.units[which]["SCJZMJ"] = round(s.units[which]["SCJZMJ"] + delta, 2)
-    found = run(s, FIGURE_RULES, plan=False)
+    found = one_cell_off(consistent(inner), which, "SCJZMJ", delta)
     assert codes(found) == ["PRP-001"] and found[0].object.row == 2 + which
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    inner=st.lists(AREAS, min_size=4, max_size=4),
-    which=st.integers(min_value=0, max_value=3),
-    delta=st.integers(min_value=2, max_value=5000).map(lambda c: c / 100),
-)
+@given(inner=INNER, which=WHICH, delta=DELTA)
 def test_one_wrong_apportioned_area_is_prp003_only(inner, which, delta):
-    s = Scene()
-    for u, a in zip(s.units, inner, strict=True):
-        u["SCTNJZMJ"] = a
-    s.apportion()
-    s.units[which]["SCFTJZMJ"] = round(s.units[which]["SCFTJZMJ"] + delta, 2)
-    found = run(s, FIGURE_RULES, plan=False)
+    found = one_cell_off(consistent(inner), which, "SCFTJZMJ", delta)
     assert codes(found) == ["PRP-003"] and found[0].object.row == 2 + which
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    inner=st.lists(AREAS, min_size=4, max_size=4),
-    shared=st.lists(AREAS, min_size=2, max_size=2),
-    which=st.integers(min_value=0, max_value=3),
-    delta=st.integers(min_value=2, max_value=5000).map(lambda c: c / 100),
-)
+@given(inner=INNER, shared=SHARED, which=WHICH, delta=DELTA)
 def test_one_wrong_inner_area_is_prp001_only(inner, shared, which, delta):
     """Without the drawing (PRP-006 aside): one SCTNJZMJ off gives PRP-001 on that unit and
     no PRP-002 / PRP-003 on any unit."""
-    s = Scene()
-    for u, a in zip(s.units, inner, strict=True):
-        u["SCTNJZMJ"] = a
-    for p, a in zip(s.shared, shared, strict=True):
-        p["MJ"] = a
-    s.apportion()
-    s.units[which]["SCTNJZMJ"] = round(s.units[which]["SCTNJZMJ"] + delta, 2)
-    found = run(s, FIGURE_RULES, plan=False)
+    found = one_cell_off(consistent(inner, shared), which, "SCTNJZMJ", delta)
     assert codes(found) == ["PRP-001"] and found[0].object.row == 2 + which
