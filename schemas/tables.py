@@ -47,6 +47,12 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "setback": ("ZRZH", "DX"),
 }
 
+# the row keys of a sheet that is not there (see Tables._cached_keys)
+_NO_KEYS: tuple[pd.DataFrame, pd.Series, dict[Any, str | None]] = (
+    pd.DataFrame(),
+    pd.Series(dtype="string"),
+    {},
+)
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋，　", "0123456789.-+, ")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?$")
@@ -54,12 +60,21 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 
 @dataclass
 class Tables:
-    """Typed report tables. Frames are indexed by spreadsheet row (``_row``)."""
+    """Typed report tables. Frames are indexed by spreadsheet row (``_row``).
+
+    A frame is not changed in place once typed (a step that changes one puts a new frame
+    in ``frames``): the row keys of each frame are made once, for all its rows.
+    """
 
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     project: dict[str, Any] = field(default_factory=dict)
     project_rows: dict[str, int] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # sheet keys present in the report
+    # sheet key → (the frame the keys were made from, its row keys, row → key); a frame
+    # replaced in ``frames`` (as the CRS step does) gets fresh keys
+    _keys: dict[str, tuple[pd.DataFrame, pd.Series, dict[Any, str | None]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.frames[key]
@@ -71,11 +86,24 @@ class Tables:
         sheet = SHEETS_BY_KEY[key]
         return _empty_typed(sheet)
 
+    def row_keys(self, sheet_key: str) -> pd.Series:
+        """The key of every row of a sheet (see :func:`row_keys`), made once per frame."""
+        return self._cached_keys(sheet_key)[1]
+
     def key_of(self, sheet_key: str, row: int) -> str | None:
+        """The key of one row (None for a row the sheet does not have): a dict look-up."""
+        return self._cached_keys(sheet_key)[2].get(row)
+
+    def _cached_keys(self, sheet_key: str) -> tuple[pd.DataFrame, pd.Series, dict[Any, str | None]]:
         df = self.frames.get(sheet_key)
-        if df is None or row not in df.index:
-            return None
-        return _row_key(sheet_key, df.loc[row])
+        if df is None:
+            return _NO_KEYS
+        cached = self._keys.get(sheet_key)
+        if cached is None or cached[0] is not df:
+            keys = row_keys(df, sheet_key)
+            cached = (df, keys, dict(zip(df.index.tolist(), _key_objects(keys), strict=True)))
+            self._keys[sheet_key] = cached
+        return cached
 
 
 # ---------------------------------------------------------------- cell readers (vectorised)
@@ -146,12 +174,51 @@ def read_codes(s: pd.Series, codelist: str, profile: Profile | None) -> tuple[pd
 # ---------------------------------------------------------------- typing one sheet
 
 
-def _row_key(sheet_key: str, row: pd.Series) -> str | None:
-    cols = ROW_KEYS.get(sheet_key, ())
-    vals = [row.get(c) for c in cols if c in row.index]
-    vals = [str(int(v)) if isinstance(v, float) and v == v and v.is_integer() else v for v in vals]
-    vals = [str(v) for v in vals if v is not None and not (isinstance(v, float) and v != v) and v is not pd.NA]
-    return "/".join(vals) if vals else None
+def row_keys(df: pd.DataFrame, sheet_key: str) -> pd.Series:
+    """The key of every row: its ``ROW_KEYS`` values as text joined by ``/``, the missing
+    ones left out; missing where all are. A whole number reads without ``.0`` (SJC 3 →
+    ``3``). String dtype, on ``df``'s index; columns ``df`` lacks are left out."""
+    key = pd.Series(pd.NA, index=df.index, dtype="string")
+    for col in ROW_KEYS.get(sheet_key, ()):
+        if col not in df.columns:
+            continue
+        part = _key_text(df[col])
+        key = (key + "/" + part).where(key.notna() & part.notna(), key.fillna(part))
+    return key
+
+
+def _key_part(v: Any) -> str | None:
+    """One cell of a key as text (the rule :func:`_key_text` applies to whole columns)."""
+    if isinstance(v, float) and v == v and v.is_integer():
+        return str(int(v))
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return None
+    return str(v)
+
+
+def _key_text(s: pd.Series) -> pd.Series:
+    """A key column as text (string dtype): text as is, floats of whole numbers as integers.
+
+    Text and float64 columns (all that typed frames hold) are converted in bulk; any other
+    column, and the odd float (a fraction, infinity, beyond int64), cell by cell.
+    """
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.astype("string")
+    if s.dtype != np.float64:
+        return s.astype(object).map(_key_part).astype("string")
+    v = s.to_numpy()
+    whole = (np.trunc(v) == v) & (np.abs(v) < 2**63)  # NaN and ±inf are not
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    out[whole] = v[whole].astype(np.int64).astype(str)
+    rest = ~whole & ~np.isnan(v)
+    if rest.any():
+        out[rest] = [_key_part(x) for x in v[rest].tolist()]
+    return out
+
+
+def _key_objects(keys: pd.Series) -> list[str | None]:
+    """Row keys as a list of ``str`` or None (what a finding's place holds)."""
+    return keys.astype(object).where(keys.notna(), None).tolist()
 
 
 def _empty_typed(sheet: Sheet) -> pd.DataFrame:
@@ -258,10 +325,6 @@ def type_sheet(
     raw = raw.set_axis(pd.Index(rows), axis=0)
     typed = pd.DataFrame(index=raw.index)
     unreadable: dict[str, pd.Series] = {}
-
-    def key_at(row: int) -> str | None:  # only for rows that have a finding
-        return _row_key(sheet.key, typed.loc[row]) if row in typed.index else None
-
     too_precise: dict[str, pd.Series] = {}
     for f in sheet.fields:
         if f.code not in raw.columns:
@@ -271,31 +334,36 @@ def type_sheet(
         unreadable[f.code] = bad
         if decimals is not None:
             too_precise[f.code] = decimals
+    # after typing: a place names its row's key. The masks are on typed's index, so a
+    # finding's row, key and raw cell are taken by position, in bulk.
+    keys = _SheetKeys(typed, sheet.key)
 
-    for code, decimals in too_precise.items():  # after typing: a place names its row's key
-        for row in decimals.index[decimals.to_numpy()]:
+    for code, decimals in too_precise.items():
+        at = np.flatnonzero(decimals.to_numpy())
+        for row, key, value in zip(typed.index[at], keys.at(at), raw[code].to_numpy()[at], strict=True):
             findings.append(
                 make(
                     "RPT-008",
-                    _place(sheet, row, code, key_at(row)),
+                    _place(sheet, row, code, key),
                     sheet=sheet.name,
                     column=code,
-                    value=raw.at[row, code],
+                    value=value,
                     decimals=DECIMALS[sheet.field(code).kind],
                 )
             )
 
     for code, bad in unreadable.items():
         f = sheet.field(code)
-        for row in bad.index[bad.to_numpy()]:
-            code_ = "RPT-005" if f.kind == "enum" else "RPT-003"
+        code_ = "RPT-005" if f.kind == "enum" else "RPT-003"
+        at = np.flatnonzero(bad.to_numpy())
+        for row, key, value in zip(typed.index[at], keys.at(at), raw[code].to_numpy()[at], strict=True):
             findings.append(
                 make(
                     code_,
-                    _place(sheet, row, code, key_at(row)),
+                    _place(sheet, row, code, key),
                     sheet=sheet.name,
                     column=code,
-                    value=raw.at[row, code],
+                    value=value,
                     kind=KIND_NAMES.get(f.kind, f.kind),
                 )
             )
@@ -304,7 +372,7 @@ def type_sheet(
     try:
         schema.validate(typed, lazy=True)
     except SchemaErrors as err:
-        findings.extend(_map_failures(sheet, err.failure_cases, raw, unreadable, key_at))
+        findings.extend(_map_failures(sheet, err.failure_cases, raw, unreadable, keys))
     except (TypeError, ValueError) as err:  # pandera can raise plain errors on odd dtypes
         findings.append(make("RPT-003", Place(sheet=sheet.name), sheet=sheet.name, column="?", value=str(err), kind="?"))
 
@@ -313,14 +381,16 @@ def type_sheet(
             continue
         sub = typed[list(cols)]
         dup = sub.notna().all(axis=1) & sub.duplicated(keep="first")
-        for row in dup.index[dup.to_numpy()]:
+        at = np.flatnonzero(dup.to_numpy())
+        repeated = ("/".join(map(str, v)) for v in sub.iloc[at].itertuples(index=False, name=None))
+        for row, key, value in zip(typed.index[at], keys.at(at), repeated, strict=True):
             findings.append(
                 make(
                     "RPT-006",
-                    _place(sheet, row, "+".join(cols), key_at(row)),
+                    _place(sheet, row, "+".join(cols), key),
                     sheet=sheet.name,
                     column="+".join(cols),
-                    value="/".join(str(v) for v in sub.loc[row]),
+                    value=value,
                 )
             )
 
@@ -331,39 +401,72 @@ def type_sheet(
     return typed[[f.code for f in sheet.fields]], findings
 
 
-def _map_failures(sheet, cases: pd.DataFrame, raw, unreadable, key_at) -> list[Finding]:
+class _SheetKeys:
+    """The row keys of a sheet being typed, made in bulk when the first finding needs them
+    (most sheets have none)."""
+
+    def __init__(self, typed: pd.DataFrame, sheet_key: str) -> None:
+        self._typed = typed
+        self._sheet_key = sheet_key
+        self._keys: np.ndarray | None = None
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """The keys (``str`` or None) of the rows at these positions; None at position -1."""
+        if self._keys is None:
+            keys = _key_objects(row_keys(self._typed, self._sheet_key))
+            self._keys = np.empty(len(keys) + 1, dtype=object)  # the last slot answers -1
+            self._keys[: len(keys)] = keys
+        return self._keys[positions]
+
+
+def _map_failures(
+    sheet: Sheet, cases: pd.DataFrame, raw: pd.DataFrame, unreadable: dict[str, pd.Series], keys: _SheetKeys
+) -> list[Finding]:
+    """pandera's failure cases → RPT-002 (missing column), RPT-004 (empty), RPT-007 (bound),
+    in pandera's order. A cell's position, key, raw text and whether RPT-003/005 already
+    named it are looked up in bulk, column by column, not case by case."""
+    n = len(cases)
+    checks = cases["check"].astype(str).tolist()
+    columns = cases["column"].to_numpy(dtype=object)
+    failures = cases["failure_case"].to_numpy(dtype=object)
+    labels = cases["index"].to_numpy(dtype=object)
+    cell = pd.notna(labels) & pd.notna(columns)  # a cell, not a column or the whole frame
+    rows = np.full(n, -1, dtype=np.int64)
+    rows[cell] = labels[cell].astype(np.int64)
+    at = np.full(n, -1, dtype=np.intp)  # position in the sheet; -1: not a row of it
+    at[cell] = raw.index.get_indexer(rows[cell])
+    skip = np.zeros(n, dtype=bool)  # already RPT-003 / RPT-005: one finding per cell
+    values = failures.copy()
+    for column in pd.unique(columns[cell]):
+        m = cell & (columns == column) & (at >= 0)
+        if column in unreadable:
+            skip[m] = unreadable[column].to_numpy()[at[m]]
+        if column in raw.columns:
+            values[m] = raw[column].to_numpy()[at[m]]
+    found = keys.at(at)
+
     out: list[Finding] = []
-    for case in cases.itertuples(index=False):
-        check = str(case.check)
-        column = case.column
+    for i, check in enumerate(checks):
         if check == "column_in_dataframe":
+            missing = str(failures[i])
             out.append(
                 make(
                     "RPT-002",
-                    Place(sheet=sheet.name, field=str(case.failure_case)),
+                    Place(sheet=sheet.name, field=missing),
                     sheet=sheet.name,
-                    column=f"{case.failure_case}（{sheet.field(str(case.failure_case)).name}）",
+                    column=f"{missing}（{sheet.field(missing).name}）",
                 )
             )
             continue
-        if case.index is None or column is None:
+        if not cell[i] or skip[i]:
             continue
-        row = int(case.index)
-        if bool(unreadable.get(column, pd.Series(dtype=bool)).get(row, False)):
-            continue  # already RPT-003 / RPT-005: one finding per cell
-        place = _place(sheet, row, column, key_at(row))
+        column = columns[i]
+        place = _place(sheet, rows[i], column, found[i])
         if check == "not_nullable":
             out.append(make("RPT-004", place, sheet=sheet.name, column=column))
         elif (bound := _bound_text(check)) is not None:
             out.append(
-                make(
-                    "RPT-007",
-                    place,
-                    sheet=sheet.name,
-                    column=column,
-                    value=raw.at[row, column] if column in raw.columns else case.failure_case,
-                    bound=bound,
-                )
+                make("RPT-007", place, sheet=sheet.name, column=column, value=values[i], bound=bound)
             )
     return out
 
@@ -445,15 +548,22 @@ def check_references(tables: Tables) -> list[Finding]:
     return findings
 
 
-def _ref_findings(tables, sheet, df, column, bad, target_name) -> list[Finding]:
+def _ref_findings(
+    tables: Tables, sheet: Sheet, df: pd.DataFrame, column: str, bad: pd.Series, target_name: str
+) -> list[Finding]:
+    """RPT-009 on the rows of ``df`` where ``bad``; their keys and values taken in bulk."""
+    at = np.flatnonzero(bad.to_numpy())
+    keys = tables.row_keys(sheet.key)
+    if not keys.index.equals(df.index):
+        keys = keys.reindex(df.index)
+    keys = _key_objects(keys.iloc[at])
     out = []
-    for row in bad.index[bad.to_numpy()]:
-        v = df.at[row, column]
+    for row, key, v in zip(df.index[at], keys, df[column].to_numpy()[at], strict=True):
         v = int(v) if isinstance(v, float) and v.is_integer() else v
         out.append(
             make(
                 "RPT-009",
-                _place(sheet, row, column, tables.key_of(sheet.key, row)),
+                _place(sheet, row, column, key),
                 sheet=sheet.name,
                 column=column,
                 value=v,

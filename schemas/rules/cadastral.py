@@ -49,7 +49,6 @@ from schemas.codes import (
 )
 from schemas.context import Context
 from schemas.findings import Finding, Place
-from schemas.tables import ROW_KEYS
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
 PARCEL_SHEET, POINT_SHEET, LINE_SHEET = "宗地", "界址点", "界址线"
@@ -70,17 +69,6 @@ COORDS = "XZBZ/YZBZ"  # the field of a point's coordinates
 
 
 # ---------------------------------------------------------------- shared helpers
-
-
-def _row_keys(df: pd.DataFrame, sheet_key: str) -> pd.Series:
-    """The key of every row (as ``Tables.key_of`` gives it, vectorised)."""
-    key = pd.Series(pd.NA, index=df.index, dtype="string")
-    for col in ROW_KEYS.get(sheet_key, ()):
-        if col not in df.columns:
-            continue
-        part = df[col].astype("string")
-        key = (key + "/" + part).where(key.notna() & part.notna(), key.fillna(part))
-    return key
 
 
 def _columns_read(ctx: Context, sheet_key: str, *columns: str) -> bool:
@@ -165,7 +153,7 @@ def code_cells(ctx: Context) -> pd.DataFrame:
         sub = df[present]
         parts.append(pd.DataFrame({
             "kind": kind, "value": sub[column].astype("string"), "sheet": SHEET_NAMES[sheet_key],
-            "row": sub.index.to_numpy(dtype=int), "key": _row_keys(sub, sheet_key), "field": column,
+            "row": sub.index.to_numpy(dtype=int), "key": ctx.tables.row_keys(sheet_key)[present], "field": column,
         }))
     geo = ctx.geometry.parcel
     if geo is not None and len(geo.parcels):
