@@ -4,7 +4,9 @@ One definition for reading (the sha256 in findings.json) and for storing (the ra
 key): for a directory, one line ``"<relpath>\t<sha256 of the file>\n"`` per regular file
 (relpath with ``/``, relative to the folder given), the lines sorted, joined and encoded in
 UTF-8. Symbolic links and special files are not part of a package: neither hashed nor
-stored.
+stored. A relpath is the name on disk: bytes that are not UTF-8 (GBK names copied from
+Windows) enter as they are, not as ``parsers.archive`` reads them to match files, so the
+identity does not hang on how names are decoded.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.file_names import name_bytes, readable_name
 from schemas.findings import Finding, Place, Severity
 
 RULESET_VERSION = "1.0.0"
@@ -154,19 +155,21 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 
 def _clean(value: Any) -> Any:
     """Text safe to print and to write as UTF-8: a file name that is not UTF-8 arrives with
-    lone surrogates (os.scandir's surrogateescape); read it as GBK if it is, else mark the
-    bytes that cannot be read."""
+    lone surrogates (os.scandir's surrogateescape); read it as a package reads file names
+    (:func:`schemas.file_names.readable_name`), else mark the bytes that cannot be read."""
     if not isinstance(value, str) or value.isascii():
         return value
     try:
         value.encode("utf-8")
         return value
     except UnicodeEncodeError:
-        raw = value.encode("utf-8", "surrogateescape")
-        try:
-            return raw.decode("gbk")
-        except UnicodeDecodeError:
-            return raw.decode("utf-8", "replace")
+        text = readable_name(value)
+        if text is not None:
+            return text
+        raw = name_bytes(value)
+        if raw is None:  # a lone surrogate no bytes stand behind
+            return value.encode("utf-8", "replace").decode("utf-8")
+        return raw.decode("utf-8", "replace")
 
 
 def make(
