@@ -162,3 +162,20 @@ def test_header_below_row_one_is_one_rpt002_naming_the_row():
     _, found = type_tables(minimal(unit=raw), PROFILE)
     hits = [f for f in found if f.object.sheet == "户"]
     assert [(f.code, f.object.row, f.object.field) for f in hits] == [("RPT-002", 1, None)]
+
+
+def test_checking_does_not_load_hypothesis(sample_s):
+    """pandera's test-data strategies (and hypothesis with them) stay out of a check."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tempfile; from pathlib import Path\n"
+        "from flows.pipeline import precheck\n"
+        "from schemas.profile import load_profile\n"
+        "r = precheck(Path(sys.argv[1]), load_profile(), Path(tempfile.mkdtemp()), workers=0)\n"
+        "assert r.counts['error'] == 0, r.counts\n"
+        "print('hypothesis' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(sample_s)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
