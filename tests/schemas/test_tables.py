@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.profile import load_profile
+from schemas import tables
 from schemas.tables import read_numbers, type_tables
 
 PROFILE = load_profile()
@@ -179,3 +180,17 @@ def test_checking_does_not_load_hypothesis(sample_s):
     )
     out = subprocess.run([sys.executable, "-c", code, str(sample_s)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+_CELLS = st.one_of(st.none(), st.just(float("nan")), st.floats(allow_nan=False), st.integers(), st.booleans(), st.text(alphabet=" \u3000\t0123456789.,，０１２abc测"))
+
+
+@given(st.lists(_CELLS, max_size=30))
+def test_clean_text_is_the_cell_by_cell_rule(cells):
+    """The list-pass ``clean_text`` gives what ``Series.map`` of the rule gives, dtype included."""
+    s = pd.Series(cells, dtype=object)
+    mapped = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v).replace("\u3000", " ").strip())
+    expected = mapped.where(mapped != "", None)
+    got = tables.clean_text(s)
+    assert got.dtype == expected.dtype
+    assert got.equals(expected)
