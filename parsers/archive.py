@@ -14,6 +14,12 @@ Decisions
   write them); the name is then judged like any other.
 * Names without the UTF-8 flag are decoded from their raw bytes as: the Info-ZIP Unicode
   Path extra field when present and matching, else UTF-8, else GBK, else cp437.
+* A folder's file names that are not UTF-8 bytes (a Windows tool copying GBK names to a
+  Linux share) are read the same way, UTF-8 else GBK (:func:`schemas.file_names.decode_name`,
+  one reading for both), so that they are matched under the names findings show; bytes
+  that are neither stay as listed (surrogate-escaped). :meth:`Opened.path` finds the file
+  under its name on disk, and the package's identity still hashes the names on disk.
+  Two files whose names read the same (one UTF-8, one GBK) are PKG-006 but the first.
 * A duplicated entry name is unsafe (two contents for one path): the first is kept, the
   others are PKG-006.
 * The compression-ratio limit is applied only once an entry (or the whole extract) is
@@ -38,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parsers.hashing import file_sha256 as sha256_file
-from parsers.hashing import tree_sha256
+from parsers.hashing import listing_sha256, tree_sha256
 from schemas.catalogue import make
+from schemas.file_names import decode_name, readable_name
 from schemas.findings import Finding, Place
 from schemas.profile import Limits
 
@@ -83,6 +90,7 @@ _R = {
     "fifo": "管道文件",
     "socket": "套接字文件",
     "duplicate": "重复的条目名",
+    "same_name": "文件名解码后与另一文件相同",
     "conflict": "与其他条目的路径冲突",
     "bad_name": "文件名无效",
     "entries": "条目数 {count} 超过上限 {limit}",
@@ -120,6 +128,12 @@ class Opened:
         reported by PKG-001 / PKG-006 / PKG-007).
     truncated
         True when extraction was aborted on a limit (PKG-007).
+    disk_names
+        Package-relative path -> its path under ``root`` where the two differ: a folder's
+        file names stored as GBK bytes, listed under their decoded names.
+    limits
+        The limits it was opened under; they also bound what is inflated from inside its
+        files (the parts of report.xlsx, :mod:`parsers.report`).
     """
 
     root: Path | None
@@ -130,10 +144,14 @@ class Opened:
     hashes: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
     truncated: bool = False
+    disk_names: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def path(self, relpath: str) -> Path | None:
         """The file system path of a package-relative path, or None without a root."""
-        return None if self.root is None else self.root.joinpath(*relpath.split("/"))
+        if self.root is None:
+            return None
+        return self.root.joinpath(*self.disk_names.get(relpath, relpath).split("/"))
 
 
 class _LimitExceeded(Exception):
@@ -165,14 +183,17 @@ def open_package(source: Path, workdir: Path, limits: Limits) -> Opened:
     source = Path(source)
     try:
         if source.is_dir():
-            return _open_directory(source, limits)
-        if not source.exists():
-            return _failed(_R["missing"].format(path=source.name or str(source)))
-        if not source.is_file():
-            return _failed(_R["not_package"])
-        return _open_file(source, Path(workdir), limits)
+            opened = _open_directory(source, limits)
+        elif not source.exists():
+            opened = _failed(_R["missing"].format(path=source.name or str(source)))
+        elif not source.is_file():
+            opened = _failed(_R["not_package"])
+        else:
+            opened = _open_file(source, Path(workdir), limits)
     except Exception as exc:  # a parser never stops the run
-        return _failed(_R["unreadable"].format(error=_describe(exc)))
+        opened = _failed(_R["unreadable"].format(error=_describe(exc)))
+    opened.limits = limits
+    return opened
 
 
 # --------------------------------------------------------------------------- directory
@@ -215,13 +236,15 @@ def _open_directory(source: Path, limits: Limits) -> Opened:
             out.skipped.add(rel)
             continue
         out.files[rel] = size
+    # the identity hashes the names on disk (parsers.hashing), not the decoded ones
     if out.truncated:
         # over the limits the rest is never read, so the identity covers what was read
-        listing = "".join(f"{rel}\t{out.hashes[rel]}\n" for rel in sorted(out.hashes))
-        out.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        out.sha256 = listing_sha256(
+            (out.disk_names.get(rel, rel), h) for rel, h in out.hashes.items()
+        )
         return out
     # the package's identity is that of the folder as given, as the store keeps it
-    known = {str(root.joinpath(*rel.split("/"))): h for rel, h in out.hashes.items()}
+    known = {str(out.path(rel)): h for rel, h in out.hashes.items()}
     out.sha256 = tree_sha256(source, known)
     return out
 
@@ -242,10 +265,16 @@ def _single_top_folder(source: Path) -> Path:
 
 
 def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
-    """Regular files under ``root`` (sorted, links not followed); others become PKG-006."""
-    stack: list[tuple[str, str]] = [(str(root), "")]
+    """Regular files under ``root`` (sorted, links not followed); others become PKG-006.
+
+    Paths are package-relative, each name read by :func:`readable_name`; the paths whose
+    names on disk differ go into ``out.disk_names``. A file whose path reads the same as
+    one already listed is PKG-006.
+    """
+    stack: list[tuple[str, str, str]] = [(str(root), "", "")]
+    listed: set[str] = set()
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix, disk_prefix = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
@@ -261,13 +290,22 @@ def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
         for e in entries:
             if _is_junk(e.name):
                 continue
-            rel = prefix + e.name
+            rel = prefix + (readable_name(e.name) or e.name)
+            disk_rel = disk_prefix + e.name
             if e.is_symlink():
                 out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=_R["link"]))
                 out.skipped.add(rel)
             elif e.is_dir(follow_symlinks=False):
-                subdirs.append((e.path, rel + "/"))
+                subdirs.append((e.path, rel + "/", disk_rel + "/"))
             elif e.is_file(follow_symlinks=False):
+                if rel in listed:
+                    out.findings.append(
+                        make("PKG-006", Place(file=rel), path=rel, reason=_R["same_name"])
+                    )
+                    continue
+                listed.add(rel)
+                if rel != disk_rel:
+                    out.disk_names[rel] = disk_rel
                 yield rel, e
             else:
                 reason = _special_reason(e.stat(follow_symlinks=False).st_mode)
@@ -470,21 +508,74 @@ def _top_folder(rels: list[str]) -> str:
 
 def _declared_limit(entries: list[_Entry], limits: Limits) -> str | None:
     """A PKG-007 reason from the sizes the zip declares (checked again while copying)."""
-    total = 0
-    packed = 0
-    for e in entries:
-        size, comp = e.info.file_size, e.info.compress_size
-        if size > limits.max_member_bytes:
-            return _R["member"].format(path=e.rel, limit=limits.max_member_bytes)
-        if size > RATIO_FLOOR_BYTES and size > limits.max_ratio * max(comp, 1):
-            return _R["ratio"].format(path=e.rel, limit=limits.max_ratio)
+    excess = declared_excess(
+        ((e.rel, e.info.file_size, e.info.compress_size) for e in entries), limits
+    )
+    return _reason(excess) if excess else None
+
+
+@dataclass(frozen=True)
+class Excess:
+    """A size limit (PKG-007) that the contents of a zip break.
+
+    Attributes
+    ----------
+    kind
+        ``"member"`` (one member's size), ``"ratio"`` (one member's compression ratio),
+        ``"total"`` (the sum of the sizes) or ``"total_ratio"`` (the ratio of the whole).
+    limit
+        The limit broken.
+    path
+        The member, for ``"member"`` and ``"ratio"``.
+    """
+
+    kind: str
+    limit: float
+    path: str | None = None
+
+
+def member_excess(path: str, size: int, packed: int, limits: Limits) -> Excess | None:
+    """The limit one member of ``size`` bytes, ``packed`` compressed, breaks, or None."""
+    if size > limits.max_member_bytes:
+        return Excess("member", limits.max_member_bytes, path)
+    if size > RATIO_FLOOR_BYTES and size > limits.max_ratio * max(packed, 1):
+        return Excess("ratio", limits.max_ratio, path)
+    return None
+
+
+def total_excess(size: int, packed: int, limits: Limits) -> Excess | None:
+    """The limit the members together (``size`` bytes, ``packed`` compressed) break."""
+    if size > limits.max_total_bytes:
+        return Excess("total", limits.max_total_bytes)
+    if size > RATIO_FLOOR_BYTES and size > limits.max_ratio * max(packed, 1):
+        return Excess("total_ratio", limits.max_ratio)
+    return None
+
+
+def declared_excess(members: Iterable[tuple[str, int, int]], limits: Limits) -> Excess | None:
+    """The first limit broken by the sizes a zip declares for its members.
+
+    Parameters
+    ----------
+    members
+        ``(path, size, compressed size)`` as the central directory declares them. Python's
+        zip reader and calamine's both stop at the declared size, so these bound what
+        reading can inflate; :class:`_Budget` counts the real bytes where a file is copied.
+    limits
+        The profile's limits.
+    """
+    total = packed = 0
+    for path, size, comp in members:
+        excess = member_excess(path, size, comp, limits)
+        if excess:
+            return excess
         total += size
         packed += comp
-    if total > limits.max_total_bytes:
-        return _R["total"].format(limit=limits.max_total_bytes)
-    if total > RATIO_FLOOR_BYTES and total > limits.max_ratio * max(packed, 1):
-        return _R["total_ratio"].format(limit=limits.max_ratio)
-    return None
+    return total_excess(total, packed, limits)
+
+
+def _reason(excess: Excess) -> str:
+    return _R[excess.kind].format(path=excess.path, limit=excess.limit)
 
 
 class _Budget:
@@ -496,17 +587,11 @@ class _Budget:
         self.packed = 0
 
     def check(self, rel: str, written: int, comp: int) -> None:
-        lim = self.limits
-        if written > lim.max_member_bytes:
-            raise _LimitExceeded(_R["member"].format(path=rel, limit=lim.max_member_bytes))
-        if written > RATIO_FLOOR_BYTES and written > lim.max_ratio * max(comp, 1):
-            raise _LimitExceeded(_R["ratio"].format(path=rel, limit=lim.max_ratio))
-        total = self.total + written
-        if total > lim.max_total_bytes:
-            raise _LimitExceeded(_R["total"].format(limit=lim.max_total_bytes))
-        packed = self.packed + comp
-        if total > RATIO_FLOOR_BYTES and total > lim.max_ratio * max(packed, 1):
-            raise _LimitExceeded(_R["total_ratio"].format(limit=lim.max_ratio))
+        excess = member_excess(rel, written, comp, self.limits) or total_excess(
+            self.total + written, self.packed + comp, self.limits
+        )
+        if excess:
+            raise _LimitExceeded(_reason(excess))
 
 
 def _copy_entry(zf: zipfile.ZipFile, e: _Entry, target: Path, budget: _Budget) -> tuple[int, str]:
@@ -547,14 +632,7 @@ def _decoded_name(info: zipfile.ZipInfo) -> str:
     unicode_path = _unicode_path_extra(info.extra, raw)
     if unicode_path is not None:
         return unicode_path
-    for encoding in ("utf-8", "gbk"):
-        try:
-            decoded = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if decoded.encode(encoding) == raw:
-            return decoded
-    return name
+    return decode_name(raw) or name
 
 
 def _unicode_path_extra(extra: bytes, raw: bytes) -> str | None:

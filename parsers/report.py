@@ -42,6 +42,17 @@ Decisions
 * A sheet whose used range is larger than :data:`MAX_SHEET_CELLS` is not handed to
   calamine (which allocates the whole rectangle: three cells at A1, XFD1 and A30000
   cost 15 GB) and is PKG-008 for that sheet.
+* An xlsx is itself a zip: before calamine opens it, the sizes its central directory
+  declares are held to the limits the package was opened under (the profile's), as the
+  package's own entries are (:func:`parsers.archive.declared_excess`: entry count, size
+  of each part and of all, compression ratio). A workbook over them is not read: one
+  PKG-007 naming the part, as for a bomb in the package zip, and no PKG-008 on top.
+  Declared sizes are what bounds reading: Python's zip reader and calamine's both stop
+  at a part's declared size (a part that inflates further is an error, so that sheet
+  is PKG-008).
+* A CSV cell may be as long as a part may be (:data:`MAX_PART_BYTES`, not Python's
+  default of 131 072 characters) and is judged by its column like any other; a CSV
+  file larger than that is PKG-008.
 """
 
 from __future__ import annotations
@@ -61,16 +72,17 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from parsers.archive import Opened
+from parsers.archive import Opened, declared_excess
 from parsers.manifest import REPORT_DIR, REPORT_XLSX, is_report_csv, report_form
 from schemas.catalogue import make
 from schemas.fields import SHEETS_BY_KEY, SHEETS_BY_NAME, Sheet, header_to_code
 from schemas.findings import Finding, Place
+from schemas.profile import Limits
 
 ROW = "_row"
 GUESS_ROWS = 10
 MAX_SHEET_CELLS = 20_000_000  # calamine holds ~32 bytes per cell of the used rectangle
-MAX_PART_BYTES = 1 << 30  # declared size of one XML part of the workbook
+MAX_PART_BYTES = 1 << 30  # declared size of one XML part of the workbook, or of a CSV file
 
 # Registration-database table names and pinyin initials also accepted as sheet names.
 SHEET_ALIASES: dict[str, str] = {
@@ -102,6 +114,15 @@ _WHY = {
     "not_zip": "不是 xlsx 文件",
     "too_big": "范围过大（{rows} 行 × {cols} 列）",
     "part_big": "内部文件 {part} 过大",
+    "file_big": "文件过大（超过 {limit} 字节）",
+}
+# PKG-007 reasons for a workbook over the package limits, by :class:`parsers.archive.Excess`
+_OVER = {
+    "entries": REPORT_XLSX + " 内部文件数 {count} 超过上限 {limit}",
+    "member": REPORT_XLSX + " 内部文件 {path} 解压后大小超过上限 {limit} 字节",
+    "ratio": REPORT_XLSX + " 内部文件 {path} 的压缩比超过上限 {limit}",
+    "total": REPORT_XLSX + " 解压后总大小超过上限 {limit} 字节",
+    "total_ratio": REPORT_XLSX + " 整体的压缩比超过上限 {limit}",
 }
 
 # --------------------------------------------------------------------------- entry point
@@ -113,14 +134,16 @@ def read_report(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, li
     Parameters
     ----------
     opened
-        The opened package.
+        The opened package; the limits it was opened under (``opened.limits``) are also
+        held to the workbook's own parts (PKG-007).
 
     Returns
     -------
     tables, form, findings
         Frames by sheet key (only the sheets found); ``"xlsx"``, ``"csv"`` or None (no
         report, or a report that cannot be read, see the module notes); PKG-008 findings
-        for a report or sheet that cannot be read. Never raises for bad input.
+        for a report or sheet that cannot be read, PKG-007 for a workbook over the limits.
+        Never raises for bad input.
     """
     if opened.root is None:
         return {}, None, []
@@ -129,7 +152,7 @@ def read_report(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, li
         if form in ("xlsx", "both"):
             if REPORT_XLSX not in opened.files:  # present but not extracted: said already
                 return {}, None, []
-            return _read_xlsx(opened)
+            return _read_xlsx(opened, opened.limits)
         if form == "csv":
             return _read_csv(opened)
     except Exception as exc:  # a parser never stops the run
@@ -185,20 +208,18 @@ def _choose(candidates: Sequence[tuple[str, bool]]) -> dict[str, tuple[str, list
 # --------------------------------------------------------------------------- xlsx
 
 
-def _read_xlsx(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, list[Finding]]:
+def _read_xlsx(
+    opened: Opened, limits: Limits
+) -> tuple[dict[str, pd.DataFrame], str | None, list[Finding]]:
     path = opened.path(REPORT_XLSX)
     assert path is not None
     place = Place(file=REPORT_XLSX)
     why = _sniff_not_xlsx(path)
     if why:
         return {}, None, [make("PKG-008", place, part=_PART["unreadable"].format(reason=why))]
-    parts, preflight_error = _preflight(path)
-    if preflight_error:
-        return (
-            {},
-            None,
-            [make("PKG-008", place, part=_PART["unreadable"].format(reason=preflight_error))],
-        )
+    parts, refusal = _preflight(path, limits)
+    if refusal:
+        return {}, None, [refusal]
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:
@@ -270,22 +291,32 @@ def _sniff_not_xlsx(path: Any) -> str | None:
     return _WHY["not_zip"]
 
 
-def _preflight(path: Any) -> tuple[dict[str, str], str | None]:
-    """Sheets too large to hand to calamine: sheet name -> reason; or a whole-file reason.
+def _preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None]:
+    """Sheets too large to hand to calamine: sheet name -> reason; or the one finding
+    (PKG-007 over the limits, PKG-008 unreadable) that refuses the whole workbook.
 
-    Reads the workbook's own XML (sheet name -> part), then scans each sheet's XML for the
-    bounding box of the cells holding a value, without building the sheet.
+    Judges the sizes the zip declares, reads the workbook's own XML (sheet name -> part),
+    then scans each sheet's XML for the bounding box of the cells holding a value,
+    without building the sheet.
     """
+    place = Place(file=REPORT_XLSX)
+
+    def unreadable(reason: str) -> Finding:
+        return make("PKG-008", place, part=_PART["unreadable"].format(reason=reason))
+
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        return {}, _describe(exc)
+        return {}, unreadable(_describe(exc))
     out: dict[str, str] = {}
     with zf:
+        over = _over_limits(zf.infolist(), limits)
+        if over:
+            return {}, make("PKG-007", place, reason=over)
         names = set(zf.namelist())
         for info in zf.infolist():
             if info.file_size > MAX_PART_BYTES:
-                return {}, _WHY["part_big"].format(part=info.filename)
+                return {}, unreadable(_WHY["part_big"].format(part=info.filename))
         try:
             sheets = _sheet_parts(zf, names)
         except (ElementTree.ParseError, KeyError, ValueError):
@@ -298,6 +329,16 @@ def _preflight(path: Any) -> tuple[dict[str, str], str | None]:
             if rows * cols > MAX_SHEET_CELLS:
                 out[name] = _WHY["too_big"].format(rows=rows, cols=cols)
     return out, None
+
+
+def _over_limits(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
+    """A PKG-007 reason when the workbook's declared contents break the package limits."""
+    if len(infos) > limits.max_entries:
+        return _OVER["entries"].format(count=len(infos), limit=limits.max_entries)
+    excess = declared_excess(((i.filename, i.file_size, i.compress_size) for i in infos), limits)
+    if excess is None:
+        return None
+    return _OVER[excess.kind].format(path=excess.path, limit=excess.limit)
 
 
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -420,20 +461,26 @@ def _read_csv(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, list
     chosen = _choose([(stem, False) for stem in stems])
     tables: dict[str, pd.DataFrame] = {}
     findings: list[Finding] = []
+    _allow_long_cells()
     for key, (stem, others) in chosen.items():
         rel = stems[stem]
         file_path = opened.path(rel)
+        # the sheet named, so the schema stage adds no RPT-001 on top of the PKG-008
+        place = Place(file=rel, sheet=stem)
+        if opened.files.get(rel, 0) > MAX_PART_BYTES:
+            reason = _WHY["file_big"].format(limit=MAX_PART_BYTES)
+            findings.append(
+                make("PKG-008", place, part=_PART["csv"].format(path=rel, reason=reason))
+            )
+            continue
         try:
             assert file_path is not None
             text, encoding = decode_text(file_path.read_bytes())
             rows = list(csv.reader(io.StringIO(text, newline="")))
         except (OSError, csv.Error, AssertionError) as exc:
+            reason = _describe(exc)
             findings.append(
-                make(
-                    "PKG-008",
-                    Place(file=rel),
-                    part=_PART["csv"].format(path=rel, reason=_describe(exc)),
-                )
+                make("PKG-008", place, part=_PART["csv"].format(path=rel, reason=reason))
             )
             continue
         df = _frame(SHEETS_BY_KEY[key], rows, csv_text)
@@ -442,6 +489,17 @@ def _read_csv(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, list
         )
         tables[key] = df
     return tables, "csv", findings
+
+
+def _allow_long_cells() -> None:
+    """Let a CSV cell be as long as a whole part may be.
+
+    Python's ``csv`` refuses a field over 131 072 characters by default, which made a long
+    pasted note an unreadable sheet. The limit is process-wide: it is only ever raised,
+    to one fixed bound, so concurrent readers cannot lower it for each other.
+    """
+    if csv.field_size_limit() < MAX_PART_BYTES:
+        csv.field_size_limit(MAX_PART_BYTES)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

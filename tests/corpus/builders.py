@@ -77,6 +77,9 @@ class Case:
         A profile TOML to check with (lowered limits), or None for the default.
     seconds
         Bound on the wall time of one check.
+    max_rss
+        Bound on the peak resident memory (bytes) of a real ``duoce check`` process, for
+        the cases checked in one; None: the test's general bound.
     verify
         Extra assertions on the :class:`schemas.check.CheckResult`.
     exit
@@ -90,6 +93,7 @@ class Case:
     places: tuple[tuple[str, dict[str, Any]], ...] = ()
     profile: Path | None = None
     seconds: float = 60.0
+    max_rss: int | None = None
     verify: Callable[[Any], None] | None = None
     doc: str = ""
     exit: int | None = None
@@ -1108,38 +1112,138 @@ def huge_extra_sheet(out: Path) -> Case:
 HUGE_UNIT_ROWS = 100_000
 
 
-INNER_BOMB_BYTES = 1008 << 20  # just under the reader's 1 GiB limit on one workbook part
+INNER_BOMB_BYTES = 1008 << 20  # just under the reader's own 1 GiB limit on one workbook part
+BOMB_RSS = 400 << 20  # a check of S takes about 190 MB; a bomb read would take gigabytes
+
+
+def _setback_part(model: ProjectModel) -> str:
+    return f"xl/worksheets/sheet{list(tables_of(model)).index('退让') + 1}.xml"
+
+
+def _deflated_repeats(head: bytes, block: bytes, count: int, tail: bytes) -> tuple[bytes, int]:
+    """A raw deflate stream of ``head + block * count + tail`` and its CRC-32, made by
+    repeating one fully flushed compressed block: about 1 MB per GiB of white space."""
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = co.compress(head) + co.flush(zlib.Z_FULL_FLUSH)
+    piece = co.compress(block) + co.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(count):
+        crc = zlib.crc32(block, crc)
+    return first + piece * count + co.compress(tail) + co.flush(), zlib.crc32(tail, crc)
+
+
+def _with_deflated_part(
+    out: Path, xlsx: bytes, part: str, stream: bytes, size: int, crc: int
+) -> bytes:
+    """The workbook with ``part`` replaced by a raw deflate stream declared as ``size``
+    bytes of CRC-32 ``crc`` (in both headers)."""
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    path = out / "report.xlsx"
+    out.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != part:
+                dst.writestr(info, src.read(info))
+    append_deflated(path, part, stream, size, crc)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def _setback_bomb(
+    model: ProjectModel, files: Files, out: Path, block: bytes, count: int
+) -> tuple[bytes, bytes, int]:
+    """The 退让 sheet's XML with ``block * count`` inside <sheetData>: (its head, the
+    deflate stream, its CRC-32); ``files[REPORT]`` gets it with honest headers."""
+    part = _setback_part(model)
+    head, tail = zipfile.ZipFile(io.BytesIO(files[REPORT])).read(part).split(b"<sheetData>", 1)
+    head += b"<sheetData>"
+    stream, crc = _deflated_repeats(head, block, count, tail)
+    size = len(head) + len(block) * count + len(tail)
+    files[REPORT] = _with_deflated_part(out, files[REPORT], part, stream, size, crc)
+    return head, stream, crc
 
 
 @bad("xlsx-inner-bomb")
 def xlsx_inner_bomb(out: Path) -> Case:
     """report.xlsx of 1 MB whose 退让 sheet XML inflates to 1 GiB of white space inside
-    <sheetData> (valid XML): the package zip's ratio limit cannot see into the workbook.
-    The reader must stay within bounded time and memory. Valid (the padding is no data)."""
+    <sheetData> (valid XML; every size and CRC honest): the package zip's limits cannot
+    see into the workbook, so the workbook's own parts are held to them. PKG-007 naming
+    the part, before the reader opens it (reading it took 1.1 GB and 8 s), and no
+    PKG-008 or RPT-001 on top."""
     model, files = clean()
-    src = zipfile.ZipFile(io.BytesIO(files[REPORT]))
-    part = f"xl/worksheets/sheet{list(tables_of(model)).index('退让') + 1}.xml"
-    head, tail = src.read(part).split(b"<sheetData>", 1)
-    head += b"<sheetData>"
     block = 1 << 24
-    co = zlib.compressobj(9, zlib.DEFLATED, -15)
-    first = co.compress(head) + co.flush(zlib.Z_FULL_FLUSH)
-    piece = co.compress(b" " * block) + co.flush(zlib.Z_FULL_FLUSH)
-    stream = first + piece * (INNER_BOMB_BYTES // block) + co.compress(tail) + co.flush()
-    crc = zlib.crc32(head)
-    for _ in range(INNER_BOMB_BYTES // block):
-        crc = zlib.crc32(b" " * block, crc)
-    crc = zlib.crc32(tail, crc)
-    xlsx = out / "report.xlsx"
-    out.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(xlsx, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename != part:
-                dst.writestr(info, src.read(info))
-    append_deflated(xlsx, part, stream, len(head) + INNER_BOMB_BYTES + len(tail), crc)
-    files[REPORT] = xlsx.read_bytes()
-    xlsx.unlink()
-    return expect(write_dir(out, model, files), seconds=60)
+    _setback_bomb(model, files, out, b" " * block, INNER_BOMB_BYTES // block)
+    assert len(files[REPORT]) < 2 << 20
+    return expect(
+        write_dir(out, model, files),
+        places=[("PKG-007", {"file": REPORT})],
+        seconds=30,
+        max_rss=BOMB_RSS,
+    )
+
+
+BOMB_ROW = (
+    '<row><c t="inlineStr"><is><t>371502001001GB00001F0001</t></is></c>'
+    '<c t="inlineStr"><is><t>北</t></is></c><c><v>5</v></c><c><v>6</v></c></row>'
+).encode()
+
+
+@bad("xlsx-inner-bomb-rows")
+def xlsx_inner_bomb_rows(out: Path) -> Case:
+    """report.xlsx whose 退让 sheet holds 1.9 million identical rows (placed by position,
+    no cell references; 256 MiB of XML deflated to about 1 MB, every size honest): over
+    the compression ratio limit (200), PKG-007 before any row is read, in bounded time
+    and memory. Read, its rows took 8 GB and 7½ minutes to check (an RPT-005 each)."""
+    model, files = clean()
+    repeat = (1 << 20) // len(BOMB_ROW)
+    _setback_bomb(model, files, out, BOMB_ROW * repeat, 256)
+    assert len(files[REPORT]) < 2 << 20
+    return expect(
+        write_dir(out, model, files),
+        places=[("PKG-007", {"file": REPORT})],
+        seconds=30,
+        max_rss=BOMB_RSS,
+    )
+
+
+@bad("xlsx-inner-lying-header")
+def xlsx_inner_lying_header(out: Path) -> Case:
+    """report.xlsx whose 退让 sheet XML inflates to 256 MiB of white space while both its
+    headers declare 1 000 bytes (and the CRC of those first 1 000 bytes), so that the
+    declared sizes pass every limit: the readers stop at the declared size (calamine's
+    zip reader calls the part larger than declared), so the sheet is unreadable, PKG-008
+    for that sheet alone, quickly and in little memory; the rest is read."""
+    model, files = clean()
+    part = _setback_part(model)
+    block = 1 << 20
+    head, stream, _crc = _setback_bomb(model, files, out, b" " * block, 256)
+    prefix_crc = zlib.crc32((head + b" " * 1000)[:1000])
+    files[REPORT] = _with_deflated_part(out, files[REPORT], part, stream, 1000, prefix_crc)
+    return expect(
+        write_dir(out, model, files),
+        places=[("PKG-008", {"file": REPORT, "sheet": "退让"})],
+        seconds=30,
+        max_rss=BOMB_RSS,
+    )
+
+
+@bad("xlsx-part-over-lowered-limits")
+def xlsx_part_over_lowered_limits(out: Path) -> Case:
+    """An extra sheet 「原始记录」 of 30 000 rows (about 2.5 MB of XML, compressed about
+    tenfold) under a profile whose compression ratio limit is 3: the profile's limits
+    bind the workbook's parts too, PKG-007 naming that part."""
+    model, files = clean()
+
+    def cells(r: int) -> str:
+        return f'<c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r * 0.37:.2f}</v></c>'
+
+    files[REPORT] = _add_sheet_xml(files[REPORT], "原始记录", _rows_xml(30_000, cells))
+    return expect(
+        write_dir(out, model, files),
+        places=[("PKG-007", {"file": REPORT})],
+        profile=profile_toml(out, max_ratio=3),
+    )
 
 
 @bad("huge-unit-sheet")
@@ -1394,26 +1498,42 @@ def manifest_json_list(out: Path) -> Case:
     )
 
 
-@bad(
-    "csv-long-cell",
-    bug=(
-        "a CSV report whose cell holds more than 131 072 characters is declared unreadable: "
-        "parsers/report.py uses csv.reader with Python's default csv.field_size_limit, so "
-        "report/户.csv gives PKG-008 ('Error: field larger than field limit (131072)'), "
-        "though the file is valid CSV; and, unlike an unreadable xlsx sheet, an unreadable "
-        "CSV sheet still gets RPT-001 on top (its PKG-008 names the file, not the sheet)"
-    ),
-)
-def csv_long_cell(out: Path) -> Case:
-    """The report as CSV (report/<sheet>.csv), one 室号部位 (SHBW, optional text) cell of
-    200 000 characters (a pasted note): valid CSV, valid report."""
+LONG_CELL = 200_000  # characters; Python's csv refuses more than 131 072 by default
+
+
+def _csv_with_long_cell(out: Path, code: str, text: str) -> Path:
+    """The report as CSV (report/<sheet>.csv) with the first 户 row's ``code`` cell set
+    to ``text``."""
     model, files = clean()
     del files[REPORT]
     tables = report_tables(model)
     units = next(t for t in tables if t.name == "户")
-    units.rows[0][column(units, "SHBW")] = "备注" * 100_000
+    units.rows[0][column(units, code)] = text
     files.update(csv_files(tables))
-    return expect(write_dir(out, model, files))
+    return write_dir(out, model, files)
+
+
+@bad("csv-long-cell")
+def csv_long_cell(out: Path) -> Case:
+    """The report as CSV, one 室号部位 (SHBW, optional text without a length rule) cell of
+    200 000 characters (a pasted note): read whole, valid CSV, valid report."""
+    path = _csv_with_long_cell(out, "SHBW", "备注" * (LONG_CELL // 2))
+
+    def verify(result: Any) -> None:
+        assert result.package.tables["unit"]["SHBW"].str.len().max() == LONG_CELL
+
+    return expect(path, verify=verify)
+
+
+@bad("csv-long-number-cell")
+def csv_long_number_cell(out: Path) -> Case:
+    """The report as CSV, the first unit's 实测建筑面积 (SCJZMJ, an area) a 200 000-character
+    text: read, and judged by its column like a short one, RPT-003 at that cell."""
+    path = _csv_with_long_cell(out, "SCJZMJ", "待" * LONG_CELL)
+    return expect(
+        path,
+        places=[("RPT-003", {"sheet": "户", "row": 2, "field": "SCJZMJ"})],
+    )
 
 
 def _raw_name_dir(out: Path, name: bytes, data: bytes, listed_as: str | None) -> tuple[Path, str]:
@@ -1431,15 +1551,7 @@ def _raw_name_dir(out: Path, name: bytes, data: bytes, listed_as: str | None) ->
     return root, os.fsdecode(b"attachments/" + name)
 
 
-@bad(
-    "dir-gbk-name",
-    bug=(
-        "a package folder's GBK file name is shown decoded (说明.txt) but not matched as "
-        "such: parsers/archive.py lists the file under its raw (surrogate-escaped) name, so "
-        "the manifest's attachments/说明.txt is PKG-003 (missing) and the same file PKG-005 "
-        "(unlisted), both printed as attachments/说明.txt; a zip's GBK names are matched"
-    ),
-)
+@bad("dir-gbk-name")
 def dir_gbk_name(out: Path) -> Case:
     """A package folder holding ``attachments/说明.txt`` whose name is GBK bytes, listed in
     the manifest as 说明.txt: read like the GBK names of a zip, valid."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from parsers.archive import Opened, open_package
+from parsers.hashing import tree_sha256
 from schemas.profile import Limits
 from tests.ziptools import headers_of, patch_flags
 
@@ -87,6 +88,61 @@ def test_directory_symlink_not_followed(tmp_path: Path) -> None:
     assert opened.findings[0].object.file == "attachments.txt"
     assert "attachments.txt" not in opened.files
     assert "attachments.txt" in opened.skipped
+
+
+def _write_raw(folder: Path, name: bytes, data: bytes) -> None:
+    """A file whose name is ``name``'s bytes, as a Windows tool copying to Linux leaves it."""
+    path = os.path.join(bytes(folder), name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def test_directory_gbk_names_are_read_like_a_zips(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}"})
+    _write_raw(pkg / "attachments", "说明.txt".encode("gbk"), b"gbk")
+    _write_raw(pkg, "附件".encode("gbk") + b"/" + "照片.jpg".encode("gbk"), b"jpg")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert opened.findings == []
+    assert set(opened.files) == {"manifest.json", "attachments/说明.txt", "附件/照片.jpg"}
+    path = opened.path("附件/照片.jpg")
+    assert path is not None and path.read_bytes() == b"jpg"
+    assert opened.hashes["attachments/说明.txt"] == hashlib.sha256(b"gbk").hexdigest()
+    # the identity still hashes the names on disk, as the store does
+    assert opened.sha256 == tree_sha256(pkg)
+
+
+def test_directory_name_read_twice_is_refused(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}", "attachments/说明.txt": b"utf-8"})
+    _write_raw(pkg / "attachments", "说明.txt".encode("gbk"), b"gbk")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006"]
+    assert opened.findings[0].object.file == "attachments/说明.txt"
+    assert set(opened.files) == {"manifest.json", "attachments/说明.txt"}
+
+
+def test_directory_undecodable_name_is_kept_as_listed(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}"})
+    _write_raw(pkg, b"\xff\xfe.txt", b"?")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    junk = os.fsdecode(b"\xff\xfe.txt")
+    assert opened.findings == [] and set(opened.files) == {"manifest.json", junk}
+    path = opened.path(junk)
+    assert path is not None and path.read_bytes() == b"?"
+    assert opened.sha256 == tree_sha256(pkg)
+
+
+def test_truncated_directory_with_gbk_names_has_an_identity(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"z/a.txt": b"a", "z/b.txt": b"b"})
+    _write_raw(pkg, "说明.txt".encode("gbk"), b"x")  # read first: a file of the top folder
+    opened = open_package(pkg, tmp_path / "work", Limits(max_entries=2))
+    assert codes(opened) == ["PKG-007"] and opened.truncated
+    assert set(opened.hashes) == {"说明.txt", "z/a.txt"}
+    assert opened.sha256 is not None and len(opened.sha256) == 64
 
 
 # --------------------------------------------------------------------------- zips

@@ -52,13 +52,15 @@ def write_xlsx(
     wb.save(path)
 
 
-def opened_with(tmp_path: Path, files: dict[str, bytes] | None = None, **sheets: Any) -> Opened:
+def opened_with(
+    tmp_path: Path, files: dict[str, bytes] | None = None, limits: Limits | None = None
+) -> Opened:
     root = tmp_path / "pkg"
     root.mkdir(parents=True, exist_ok=True)
     for rel, data in (files or {}).items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
-    return open_package(root, tmp_path / "work", Limits())
+    return open_package(root, tmp_path / "work", limits or Limits())
 
 
 def read_xlsx(tmp_path: Path, sheets: dict[str, list[list[Any]]], **kw: Any):
@@ -353,3 +355,30 @@ def test_cells_placed_by_position_are_measured_too(tmp_path: Path) -> None:
     tables, _, findings = read_report(opened_with(tmp_path))
     assert [(f.code, f.object.sheet) for f in findings] == [("PKG-008", "户")]
     assert set(tables) == {"floor"}
+
+
+def test_workbook_parts_are_held_to_the_package_limits(tmp_path: Path) -> None:
+    """A part of the xlsx over the compression ratio the package was opened under: one
+    PKG-007 for the workbook, nothing read; under a higher limit the same reads."""
+    path = tmp_path / "pkg" / "report.xlsx"
+    path.parent.mkdir(parents=True)
+    write_xlsx(tmp_path / "src.xlsx", {"宗地": [PARCEL_CODES, PARCEL_ROW]})
+    with zipfile.ZipFile(tmp_path / "src.xlsx") as src:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in src.infolist():
+                out.writestr(info, src.read(info), zipfile.ZIP_DEFLATED)
+            out.writestr("xl/media/padding.bin", b" " * (3 << 20), zipfile.ZIP_DEFLATED)
+    tables, form, findings = read_report(opened_with(tmp_path, limits=Limits(max_ratio=50)))
+    assert tables == {} and form is None
+    assert [(f.code, f.object.file) for f in findings] == [("PKG-007", "report.xlsx")]
+    assert "xl/media/padding.bin" in findings[0].message
+    tables, form, findings = read_report(opened_with(tmp_path, limits=Limits(max_ratio=5000)))
+    assert form == "xlsx" and findings == [] and set(tables) == {"parcel"}
+
+
+def test_csv_cell_longer_than_pythons_default_field_limit(tmp_path: Path) -> None:
+    note = "备注" * 100_000  # 200 000 characters; csv's default limit is 131 072
+    raw = {"report/户.csv": f"BDCDYH,SHBW\n{ZRZH}0101,{note}\n".encode()}
+    tables, form, findings = read_report(opened_with(tmp_path, raw))
+    assert form == "csv" and findings == []
+    assert tables["unit"]["SHBW"].tolist() == [note]
