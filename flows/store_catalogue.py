@@ -20,6 +20,15 @@ Tables
     Published products: department, project, revision, path, manifest hash, status
     (``published``; ``recovered`` = row added by reconcile; ``missing`` = folder gone),
     and each file's sha256 as recorded at publication.
+
+File names
+----------
+A ``relpath`` is the name on disk, which need not be UTF-8 (GBK names copied from
+Windows; Python lists them with lone surrogates, ``surrogateescape``). SQLite text must be
+UTF-8, so a name that is valid UTF-8 is stored as TEXT and any other as a BLOB of its raw
+bytes (the UTF-8-with-surrogateescape bytes the package listing hashes), and a BLOB read
+back is decoded the same way. The two never collide (a BLOB is never valid UTF-8), and a
+catalogue written before BLOB names existed reads unchanged (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -192,6 +201,20 @@ class ProductRecord:
     status: ProductStatus
 
 
+def _name_value(rel: str) -> str | bytes:
+    """A file name as the catalogue stores it: text if it is UTF-8, else its raw bytes."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes on disk that are not UTF-8
+        return rel.encode("utf-8", "surrogateescape")
+    return rel
+
+
+def _name_of(value: str | bytes) -> str:
+    """A stored file name (see :func:`_name_value`) back as Python lists it from disk."""
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
 def _fields(row: sqlite3.Row) -> dict[str, Any]:
     """A ``revisions`` or ``submissions`` row as a dict, its ``counts`` decoded."""
     fields = {k: row[k] for k in row.keys()}  # noqa: SIM118
@@ -342,7 +365,7 @@ class Catalogue:
             conn.executemany(
                 "INSERT INTO package_files (package_sha256, relpath, sha256, size)"
                 " VALUES (?, ?, ?, ?)",
-                [(package.sha256, rel, d, s) for rel, (d, s) in (files or {}).items()],
+                [(package.sha256, _name_value(rel), d, s) for rel, (d, s) in (files or {}).items()],
             )
         return True
 
@@ -364,7 +387,7 @@ class Catalogue:
             rows = conn.execute(
                 "SELECT relpath, sha256 FROM package_files WHERE package_sha256 = ?", (sha256,)
             ).fetchall()
-        return {r["relpath"]: r["sha256"] for r in rows}
+        return {_name_of(r["relpath"]): r["sha256"] for r in rows}
 
     # --- revisions and submissions ---------------------------------------------------------
 
@@ -546,7 +569,7 @@ class Catalogue:
         conn.executemany(
             "INSERT INTO product_files (department, project_id, revision, relpath, sha256,"
             " size) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*key, rel, d, s) for rel, (d, s) in files.items()],
+            [(*key, _name_value(rel), d, s) for rel, (d, s) in files.items()],
         )
 
     @staticmethod
@@ -603,4 +626,4 @@ class Catalogue:
                 " AND project_id = ? AND revision = ?",
                 (department, project_id, revision),
             ).fetchall()
-        return {r["relpath"]: r["sha256"] for r in rows}
+        return {_name_of(r["relpath"]): r["sha256"] for r in rows}

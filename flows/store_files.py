@@ -67,13 +67,21 @@ def check_sha256(value: str) -> str:
 
 
 def check_project_id(project_id: str) -> str:
-    """Return ``project_id`` if it can name a folder on any system, else raise ValueError."""
+    """Return ``project_id`` if it can name a folder on any system, else raise ValueError.
+
+    It must also be UTF-8 text (no lone surrogates, which a ``\\udcff`` in manifest.json
+    gives): it is a text key of the catalogue.
+    """
+    try:
+        encoded = project_id.encode("utf-8") if isinstance(project_id, str) else b""
+    except UnicodeEncodeError:
+        encoded = b""
     ok = (
-        isinstance(project_id, str)
+        bool(encoded)
         and project_id == project_id.strip()
-        and project_id not in ("", ".", "..")
+        and project_id not in (".", "..")
         and not project_id.startswith(".")
-        and len(project_id.encode("utf-8", "surrogateescape")) <= 200
+        and len(encoded) <= 200
         and not any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in project_id)
     )
     if not ok:

@@ -6,9 +6,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import stat
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +65,53 @@ def make_zip_package(path: Path, variant: str = "a") -> Path:
             if p.is_file():
                 zf.write(p, f"{PROJECT}/{p.relative_to(src).as_posix()}")
     return path
+
+
+# Names as a Linux disk holds them after a copy from Windows: GBK bytes (a file, and a file
+# in a folder whose own name is GBK), and bytes that are neither UTF-8 nor GBK.
+RAW_NAMES: tuple[bytes, ...] = (
+    b"attachments/" + "说明.txt".encode("gbk"),
+    b"attachments/" + "照片".encode("gbk") + b"/" + "东立面.jpg".encode("gbk"),
+    b"attachments/\xff\xfe.txt",
+)
+
+
+def make_raw_name_package(path: Path, variant: str = "a") -> Path:
+    """:func:`make_dir_package` plus a file at each of :data:`RAW_NAMES` (its own name)."""
+    make_dir_package(path, variant)
+    for name in RAW_NAMES:
+        target = os.path.join(os.fsencode(path), name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(name + b"\n")
+    return path
+
+
+def raw_listing(root: Path) -> set[bytes]:
+    """The relpath of every regular file under ``root``, as the bytes on disk."""
+    top = os.fsencode(root)
+    return {
+        os.path.relpath(os.path.join(dirpath, name), top)
+        for dirpath, _, names in os.walk(top)
+        for name in names
+    }
+
+
+def relpath_types(store: Store, table: str) -> dict[str | bytes, str]:
+    """``{relpath as SQLite holds it: its storage class}`` of ``package_files`` or
+    ``product_files``."""
+    conn = sqlite3.connect(store.catalogue.path)
+    try:
+        return dict(conn.execute(f"SELECT relpath, typeof(relpath) FROM {table}").fetchall())
+    finally:
+        conn.close()
+
+
+MAKERS: dict[str, Callable[[Path], Path]] = {
+    "zip": lambda p: make_zip_package(p),
+    "dir": lambda p: make_dir_package(p),
+    "dir-raw-names": lambda p: make_raw_name_package(p),
+}
 
 
 def builder(marker: str) -> Callable[[Path], None]:
@@ -264,6 +313,59 @@ def test_verify_raw_of_an_unknown_package_is_false(store: Store) -> None:
     assert store.verify_raw(fake_sha(1)) is False
 
 
+def test_put_raw_dir_keeps_names_that_are_not_utf8(store: Store, tmp_path: Path) -> None:
+    source = make_raw_name_package(tmp_path / "pkg")
+    sha = package_sha256(source)
+
+    path = store.put_raw(source, sha)
+
+    assert raw_listing(path) == raw_listing(source) >= set(RAW_NAMES)  # byte for byte
+    for name in RAW_NAMES:
+        with open(os.path.join(os.fsencode(path), name), "rb") as fh:
+            assert fh.read() == name + b"\n"
+    assert {os.fsencode(rel) for rel in store.catalogue.package_files(sha)} == raw_listing(path)
+    # UTF-8 names stay text, as every catalogue before this one wrote them; others are
+    # kept as their bytes
+    assert relpath_types(store, "package_files") == {
+        **{name: "blob" for name in RAW_NAMES},
+        **{
+            rel: "text"
+            for rel in (
+                "manifest.json",
+                "report/项目信息.csv",
+                "drawings/site.dxf",
+                "drawings/floors/0001.dxf",
+                "attachments/empty.pdf",
+            )
+        },
+    }
+    assert store.verify_raw(sha) and store.verify_all() == []
+    assert store.reconcile().unresolved == []
+    before = snapshot(store.raw_dir)
+    assert store.put_raw(source, sha) == path
+    assert snapshot(store.raw_dir) == before
+    assert [(p.kind, p.file_count) for p in store.packages()] == [("dir", 8)]
+
+
+def test_verify_all_names_damaged_files_whose_names_are_not_utf8(
+    store: Store, tmp_path: Path
+) -> None:
+    source = make_raw_name_package(tmp_path / "pkg")
+    path = store.put_raw(source, package_sha256(source))
+    changed, _, gone = (path / os.fsdecode(name) for name in RAW_NAMES)
+    extra = path / os.fsdecode(b"attachments/" + "多余.txt".encode("gbk"))
+    os.chmod(path, 0o755)
+    os.chmod(path / "attachments", 0o755)
+    os.chmod(changed, 0o644)
+    changed.write_bytes(b"forged\n")
+    gone.unlink()
+    extra.write_bytes(b"x")
+
+    assert sorted((d.path, d.kind) for d in store.verify_all()) == sorted(
+        [(changed, "changed"), (gone, "missing"), (extra, "extra")]
+    )
+
+
 # --- revisions ------------------------------------------------------------------------------
 
 
@@ -309,6 +411,8 @@ def test_same_package_under_new_rules_is_a_new_revision(store: Store) -> None:
     ("project", "sha", "verdict"),
     [
         ("../etc", fake_sha(1), "accepted"),
+        ("LC-KFQ\udcff", fake_sha(1), "accepted"),  # "\\udcff" in manifest.json
+        ("LC-KFQ\ud800", fake_sha(1), "accepted"),
         (PROJECT, "xyz", "accepted"),
         (PROJECT, fake_sha(1), "maybe"),
     ],
@@ -348,6 +452,24 @@ def test_publish_writes_a_sealed_product_with_manifest_and_row(store: Store) -> 
     assert product.file_count == 3 and product.status == "published"
     assert store.products("planning") == []
     assert_consistent(store)
+
+
+def test_publish_keeps_names_that_are_not_utf8(store: Store, tmp_path: Path) -> None:
+    source = make_raw_name_package(tmp_path / "pkg")
+    record(store, fake_sha("a"))
+
+    path = store.publish("archive", PROJECT, 1, lambda d: shutil.copytree(source, d / "package"))
+
+    package = path / "package"
+    assert raw_listing(package) == raw_listing(source)
+    listed = read_manifest(path)
+    assert {os.fsencode(rel) for rel in listed} == {b"package/" + n for n in raw_listing(source)}
+    assert set(store.catalogue.product_files("archive", PROJECT, 1)) == set(listed)
+    blobs = {n for n, t in relpath_types(store, "product_files").items() if t == "blob"}
+    assert blobs == {b"package/" + n for n in RAW_NAMES}
+    assert store.verify_all() == []
+    if shutil.which("sha256sum"):  # the manifest holds the names' bytes, as sha256sum wants
+        subprocess.run(["sha256sum", "--quiet", "-c", MANIFEST_NAME], cwd=path, check=True)
 
 
 def test_publish_twice_changes_nothing(store: Store) -> None:
@@ -468,12 +590,12 @@ def test_publish_killed_at_each_step_all_or_nothing(store: Store, point: str) ->
     _check_after_crash(store, point)
 
 
-@pytest.mark.parametrize("kind", ["zip", "dir"])
+@pytest.mark.parametrize("kind", list(MAKERS))
 @pytest.mark.parametrize("point", RAW_CRASH_POINTS)
 def test_put_raw_fails_at_each_step_all_or_nothing(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str, kind: str
 ) -> None:
-    source = (make_zip_package if kind == "zip" else make_dir_package)(tmp_path / "pkg")
+    source = MAKERS[kind](tmp_path / "pkg")
     sha = package_sha256(source)
     monkeypatch.setattr(store_module, "_crash_point", crash_at(point))
     with pytest.raises(InjectedCrash):
