@@ -274,8 +274,10 @@ def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目�
 
 
 def main() -> None:  # pragma: no cover - console entry
+    import gc
     import logging
 
+    gc.set_threshold(50_000, 10, 10)  # a short batch process: see flows.pipeline.few_collections
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     logging.getLogger("ezdxf").setLevel(logging.ERROR)  # what ezdxf repaired is DXF-002's to say
     try:

@@ -9,8 +9,10 @@ the flows call the very same functions.
 from __future__ import annotations
 
 import contextlib
+import gc
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +58,46 @@ def precheck(
     """
     if readers is None:
         readers = readers_for(source, read_workers(workers))  # they start while the package opens
+    with few_collections():
+        try:
+            pkg = read_package(source, workdir, profile, progress, readers=readers, defer=True)
+        finally:
+            readers.close()
+        if progress:
+            progress("检查规则")
+        return run_checks(pkg, profile)
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+GC_BATCH_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector every 50 000 allocations instead of 700.
+
+    A check builds ~400 000 container objects (frames, geometries, findings) that live until
+    it ends; at the default threshold the collector re-scans them over and over for nothing:
+    ~10 % of an L package's check time. Reference counting still frees everything at once;
+    only cycles wait a little longer. Process-wide, so shared by concurrent checks: the first
+    to enter raises the threshold, the last to leave restores it.
+    """
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(GC_BATCH_THRESHOLD, *_gc_saved[1:])
+        _gc_users += 1
     try:
-        pkg = read_package(source, workdir, profile, progress, readers=readers, defer=True)
+        yield
     finally:
-        readers.close()
-    if progress:
-        progress("检查规则")
-    return run_checks(pkg, profile)
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 # ---------------------------------------------------------------- Prefect tasks and flows

@@ -251,6 +251,9 @@ def _serve(stdin: BinaryIO, out: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    import gc
+
+    gc.set_threshold(50_000, 10, 10)  # a reader's frames live until sent: no need to re-scan them
     import parsers.dxf  # noqa: F401 — imported while the caller still opens the package
 
     # our stream gets a private descriptor; fd 1 (where native libraries print) goes to stderr
