@@ -119,3 +119,19 @@ def test_outside_profile_area_is_crs005_warning():
     _, found = run(tables(east=ring[:, 0], north=ring[:, 1]), {"site": site(ring)})
     assert codes(found) == ["CRS-005"]
     assert found[0].severity == "warning" and found[0].location is not None
+
+
+@pytest.mark.parametrize("epsg", range(4534, 4555))
+def test_lonlat_pipeline_is_what_pyproj_resolves(epsg):
+    """The direct PROJ pipeline gives the same degrees as pyproj's EPSG → WGS 84 path."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from schemas.crs import _to_lonlat, zone_of
+
+    rng = np.random.default_rng(epsg)
+    east, north = rng.uniform(250_000, 750_000, 200), rng.uniform(2_000_000, 5_900_000, 200)
+    ref = Transformer.from_crs(epsg, 4326, always_xy=True).transform(east, north)
+    got = _to_lonlat(epsg).transform(east, north)
+    assert np.allclose(got, ref, rtol=0, atol=1e-12)
+    assert zone_of(epsg).cm == round(float(np.mean(_to_lonlat(epsg).transform([500_000.0], [3_000_000.0])[0])))
