@@ -40,6 +40,7 @@ from parsers.hashing import (  # noqa: F401 - the store's checksums are the pack
     tree_digests,
     tree_sha256,
 )
+from schemas.file_names import project_id_ok
 
 try:  # POSIX: orphan detection by lock; elsewhere by age
     import fcntl
@@ -55,7 +56,6 @@ STALE_AFTER_S = 24 * 3600.0  # for temp entries locks cannot judge (see remove_o
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (.+)")
-_FORBIDDEN_CHARS = set('/\\:*?"<>|')  # in a project id, which names a folder
 
 
 def check_sha256(value: str) -> str:
@@ -67,24 +67,9 @@ def check_sha256(value: str) -> str:
 
 
 def check_project_id(project_id: str) -> str:
-    """Return ``project_id`` if it can name a folder on any system, else raise ValueError.
-
-    It must also be UTF-8 text (no lone surrogates, which a ``\\udcff`` in manifest.json
-    gives): it is a text key of the catalogue.
-    """
-    try:
-        encoded = project_id.encode("utf-8") if isinstance(project_id, str) else b""
-    except UnicodeEncodeError:
-        encoded = b""
-    ok = (
-        bool(encoded)
-        and project_id == project_id.strip()
-        and project_id not in (".", "..")
-        and not project_id.startswith(".")
-        and len(encoded) <= 200
-        and not any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in project_id)
-    )
-    if not ok:
+    """Return ``project_id`` if it can name a folder on any system, else raise ValueError
+    (:func:`schemas.package.project_id_ok`, also what the manifest check holds it to)."""
+    if not project_id_ok(project_id):
         raise ValueError(f"project id cannot name a folder: {project_id!r}")
     return project_id
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from parsers.archive import MANIFEST, Opened, sha256_file
 from schemas.catalogue import make
+from schemas.file_names import project_id_ok
 from schemas.findings import Finding, Place
 
 SPEC_VERSION = "1"
@@ -46,6 +47,7 @@ _R = {
     "not_object": "的内容应为 JSON 对象",
     "no_key": "缺少字段 {key}",
     "not_str": "字段 {key} 应为非空字符串",
+    "bad_id": '字段 project_id 不能用作目录名（不得含 / \\ : * ? " < > | 或控制字符，首尾不得有空白，不得以 . 开头，不超过 200 字节）',
     "version": '字段 spec_version 应为 "1"，实为 {value}',
     "files_not_list": "字段 files 应为列表",
     "entry_not_object": "files 第 {n} 项应为含 path 与 sha256 的对象",
@@ -251,6 +253,8 @@ def _check_schema(
             findings.append(_pkg002(_R["no_key"].format(key=key), key=key))
         elif not isinstance(manifest[key], str) or not manifest[key].strip():
             findings.append(_pkg002(_R["not_str"].format(key=key), key=key))
+        elif key == "project_id" and not project_id_ok(manifest[key]):
+            findings.append(_pkg002(_R["bad_id"], key=key))
     if "files" not in manifest:
         findings.append(_pkg002(_R["no_key"].format(key="files"), key="files"))
         return None

@@ -55,3 +55,25 @@ def readable_name(name: str) -> str | None:
         return name
     raw = name_bytes(name)
     return None if raw is None else decode_name(raw)
+
+
+_FORBIDDEN_IN_ID = set('/\\:*?"<>|')  # a project id names a folder in the store and products
+
+
+def project_id_ok(value: object) -> bool:
+    """Whether ``value`` can be a project id: UTF-8 text (no lone surrogates) that names a
+    folder on any system — no ``/ \\ : * ? " < > |`` or control characters, no leading or
+    trailing blank, not starting with ``.``, at most 200 bytes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        encoded = value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return (
+        bool(encoded)
+        and value == value.strip()
+        and not value.startswith(".")
+        and len(encoded) <= 200
+        and not any(c in _FORBIDDEN_IN_ID or ord(c) < 32 for c in value)
+    )

@@ -31,6 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from schemas.file_names import project_id_ok
 from schemas.findings import Finding
 
 SHAPE_COLUMNS = ["handle", "layer", "dxftype", "closed", "xdata", "geometry"]
@@ -96,12 +97,15 @@ class Package:
 
     @property
     def project_id(self) -> str | None:
+        """The manifest's project id, else 项目信息 XMBH; None unless it can name a folder
+        (:func:`project_id_ok`: PKG-002 has said why)."""
         if self.manifest and isinstance(self.manifest.get("project_id"), str):
-            return self.manifest["project_id"]
+            value = self.manifest["project_id"]
+            return value if project_id_ok(value) else None
         proj = self.tables.get("project")
         if proj is not None and len(proj):
             hit = proj.loc[proj["field"] == "XMBH", "value"]
-            if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0].strip():
+            if len(hit) and isinstance(hit.iloc[0], str) and project_id_ok(hit.iloc[0].strip()):
                 return hit.iloc[0].strip()
         return None
 

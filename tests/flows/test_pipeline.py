@@ -130,3 +130,20 @@ def test_precheck_and_store_agree_on_a_folder_package_identity(prefect_harness, 
     sub = submit_package(str(outer), str(tmp_path / "store"), "liaocheng")
     assert pre.package.sha256 == sub.result.package.sha256
     assert Store(tmp_path / "store").verify_raw(pre.package.sha256)
+
+
+def test_submit_of_a_package_whose_project_id_cannot_name_a_folder(prefect_harness, sample_s, tmp_path):
+    """Submitted anyway: stored raw and rejected with PKG-002; no revision, nothing published."""
+    from flows.pipeline import submit_package
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(sample_s, pkg)
+    doc = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
+    doc["project_id"] = "LC/../../etc"
+    (pkg / "manifest.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    store = tmp_path / "store"
+    out = submit_package(str(pkg), str(store), "liaocheng")
+    assert out.revision is None and out.published == {}
+    assert out.result.verdict.verdict == "rejected"
+    assert ("PKG-002", "project_id") in {(f.code, f.object.key) for f in out.result.findings}
+

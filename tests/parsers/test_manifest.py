@@ -6,9 +6,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from parsers.archive import Opened, open_package
 from parsers.manifest import missing_floor_plans, missing_parts, read_manifest
 from schemas.findings import Finding
+from schemas.package import Package
 from schemas.profile import Limits
 
 DXF = b"  0\nSECTION\n  2\nENTITIES\n  0\nENDSEC\n  0\nEOF\n"
@@ -211,3 +214,15 @@ def test_skipped_files_are_not_reported_missing(tmp_path: Path) -> None:
     assert findings == []
     assert missing_parts(opened) == []
     assert missing_floor_plans(opened, ["0001"]) == []
+
+
+@pytest.mark.parametrize("project_id", ["a/b", "..", ".hidden", " LC-1", "LC\\1", "LC:1", "\udcff", "x" * 201])
+def test_a_project_id_that_cannot_name_a_folder_is_pkg002(tmp_path: Path, project_id: str) -> None:
+    """The store files products under the project id: one that cannot name a folder is a
+    schema problem of the manifest, said at once, and the package has no project id."""
+    doc = manifest_for(COMPLETE, project_id=project_id)
+    raw = json.dumps(doc, ensure_ascii=True).encode()  # a lone surrogate as \\udcff, as JSON allows
+    manifest, findings = read_manifest(package(tmp_path, COMPLETE, raw))
+    assert [(f.code, f.object.key) for f in findings] == [("PKG-002", "project_id")]
+    assert "目录名" in findings[0].message
+    assert Package(source="x", manifest=manifest).project_id is None
