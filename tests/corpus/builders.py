@@ -1164,6 +1164,17 @@ def _setback_bomb(
     return head, stream, crc
 
 
+def _refused_workbook(out: Path, model, files: Files) -> Case:
+    """A small workbook (< 2 MB) refused whole: PKG-007 at report.xlsx, quickly, in little memory."""
+    assert len(files[REPORT]) < 2 << 20
+    return expect(
+        write_dir(out, model, files),
+        places=[("PKG-007", {"file": REPORT})],
+        seconds=30,
+        max_rss=BOMB_RSS,
+    )
+
+
 @bad("xlsx-inner-bomb")
 def xlsx_inner_bomb(out: Path) -> Case:
     """report.xlsx of 1 MB whose 退让 sheet XML inflates to 1 GiB of white space inside
@@ -1174,13 +1185,7 @@ def xlsx_inner_bomb(out: Path) -> Case:
     model, files = clean()
     block = 1 << 24
     _setback_bomb(model, files, out, b" " * block, INNER_BOMB_BYTES // block)
-    assert len(files[REPORT]) < 2 << 20
-    return expect(
-        write_dir(out, model, files),
-        places=[("PKG-007", {"file": REPORT})],
-        seconds=30,
-        max_rss=BOMB_RSS,
-    )
+    return _refused_workbook(out, model, files)
 
 
 BOMB_ROW = (
@@ -1198,13 +1203,7 @@ def xlsx_inner_bomb_rows(out: Path) -> Case:
     model, files = clean()
     repeat = (1 << 20) // len(BOMB_ROW)
     _setback_bomb(model, files, out, BOMB_ROW * repeat, 256)
-    assert len(files[REPORT]) < 2 << 20
-    return expect(
-        write_dir(out, model, files),
-        places=[("PKG-007", {"file": REPORT})],
-        seconds=30,
-        max_rss=BOMB_RSS,
-    )
+    return _refused_workbook(out, model, files)
 
 
 @bad("xlsx-inner-lying-header")
