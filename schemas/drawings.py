@@ -54,13 +54,53 @@ class ParcelGeometry:
     points: gpd.GeoDataFrame  # JZD: handle, geometry, label
 
 
-@dataclass
+PLAN_PARTS = ("frames", "units", "shared", "balconies")
+
+
 class FloorPlan:
-    file: str
-    frames: gpd.GeoDataFrame  # FC_C: handle, geometry, valid, label, sjc
-    units: gpd.GeoDataFrame  # FC_H: handle, geometry, valid, hh, sjc, area, balcony_area, inner_area
-    shared: gpd.GeoDataFrame  # FC_GY: handle, geometry, valid, name, sjc
-    balconies: gpd.GeoDataFrame  # FC_YT: handle, geometry, valid, label, factor, unit_handle
+    """One floor plan's model: its layers as frames.
+
+    - ``frames``: FC_C — handle, geometry, valid, label, sjc
+    - ``units``: FC_H — handle, geometry, valid, hh, sjc, area, balcony_area, inner_area
+    - ``shared``: FC_GY — handle, geometry, valid, name, sjc
+    - ``balconies``: FC_YT — handle, geometry, valid, label, factor, unit_handle
+
+    Built either from its own frames, or (:func:`floor_plans`) as a view of ``combined``:
+    every plan judged together, one frame per part with a ``file`` column. A view cuts its
+    rows out only when a part is asked for, and rules that want all plans at once take
+    ``combined`` as it is instead of joining the plans again.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        frames: gpd.GeoDataFrame | None = None,
+        units: gpd.GeoDataFrame | None = None,
+        shared: gpd.GeoDataFrame | None = None,
+        balconies: gpd.GeoDataFrame | None = None,
+        *,
+        combined: dict[str, gpd.GeoDataFrame] | None = None,
+        rows: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.file = file
+        self.combined = combined
+        self._rows = rows or {}
+        self._parts: dict[str, gpd.GeoDataFrame] = {
+            name: part for name, part in zip(PLAN_PARTS, (frames, units, shared, balconies), strict=True) if part is not None
+        }
+
+    def _part(self, name: str) -> gpd.GeoDataFrame:
+        if name not in self._parts:
+            if self.combined is None:
+                raise AttributeError(f"floor plan {self.file} has no {name}")
+            whole = self.combined[name]
+            self._parts[name] = whole.iloc[self._rows.get(name, np.empty(0, dtype=np.intp))]
+        return self._parts[name]
+
+    frames = property(lambda self: self._part("frames"))
+    units = property(lambda self: self._part("units"))
+    shared = property(lambda self: self._part("shared"))
+    balconies = property(lambda self: self._part("balconies"))
 
 
 @dataclass
@@ -362,13 +402,12 @@ def floor_plans(plans: list[Drawing], profile: Profile) -> tuple[dict[str, Floor
     balconies = _attach_balconies(balconies, units)
     units = units.assign(balcony_area=_balcony_area(balconies, units))
     units = units.assign(inner_area=units["area"].astype(float) + units["balcony_area"])
-    model = {}
-    parts = {name: _unshift(frame, offsets) for name, frame in
-             (("frames", frames), ("units", units), ("shared", shared), ("balconies", balconies))}
-    groups = {name: dict(tuple(frame.groupby("file", sort=False))) if len(frame) else {} for name, frame in parts.items()}
-    for plan in plans:
-        pick = {name: groups[name].get(plan.path, parts[name].iloc[0:0]) for name in parts}
-        model[plan.path] = FloorPlan(plan.path, pick["frames"], pick["units"], pick["shared"], pick["balconies"])
+    parts = {name: _unshift(frame, offsets) for name, frame in zip(PLAN_PARTS, (frames, units, shared, balconies), strict=True)}
+    rows = {name: frame.groupby("file", sort=False).indices if len(frame) else {} for name, frame in parts.items()}
+    model = {
+        plan.path: FloorPlan(plan.path, combined=parts, rows={name: rows[name].get(plan.path) for name in parts if plan.path in rows[name]})
+        for plan in plans
+    }
     return model, out
 
 

@@ -444,6 +444,9 @@ def building_total(ctx: Context) -> list[Finding]:
 def _layer_frames(ctx: Context, kind: str, columns: list[str]) -> pd.DataFrame:
     """One layer (``units`` or ``balconies``) of every readable plan as one frame, with ``zh``
     and ``file``, on a fresh RangeIndex."""
+    combined = {id(plan.combined) for plan in ctx.geometry.floors.values()}
+    if len(combined) == 1 and (whole := next(iter(ctx.geometry.floors.values())).combined) is not None:
+        return _combined_frame(ctx, whole[kind], columns)
     plans = [(zh, plan) for zh, plan in ctx.geometry.floors.items() if len(getattr(plan, kind))]
     if not plans:
         return pd.DataFrame(columns=["zh", "file", *columns])
@@ -457,6 +460,23 @@ def _layer_frames(ctx: Context, kind: str, columns: list[str]) -> pd.DataFrame:
     )
     for c in columns:
         out[c] = frame[c].to_numpy()
+    return out
+
+
+def _combined_frame(ctx: Context, whole: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """:func:`_layer_frames` from the plans' model as judged together: the rows of the
+    readable plans, plan by plan in ``ctx.geometry.floors`` order, without re-joining them."""
+    rank = {plan.file: k for k, plan in enumerate(ctx.geometry.floors.values())}
+    zh_of = {plan.file: zh for zh, plan in ctx.geometry.floors.items()}
+    files = whole["file"].to_numpy(dtype=object) if len(whole) else np.empty(0, dtype=object)
+    ranks = np.array([rank.get(f, -1) for f in files], dtype=np.int64)
+    keep = np.flatnonzero(ranks >= 0)
+    keep = keep[np.argsort(ranks[keep], kind="stable")]
+    if not len(keep):
+        return pd.DataFrame(columns=["zh", "file", *columns])
+    out = pd.DataFrame({"zh": [zh_of[f] for f in files[keep]], "file": files[keep]})
+    for c in columns:
+        out[c] = whole[c].to_numpy()[keep]
     return out
 
 
