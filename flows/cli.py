@@ -98,11 +98,17 @@ def check(
     all_: Annotated[bool, typer.Option("--all", help="显示全部问题")] = False,
 ) -> None:
     """预检：检查成果包，不发布。退出码 0 无错误，1 有错误。"""
-    from parsers.pool import read_workers, readers_for
+    from parsers.pool import read_workers, readers_for, take_early
 
     settings = get_settings()
-    # drawing readers start now: they import while this process imports the checks
-    readers = readers_for(package, read_workers(settings.read_workers))
+    # drawing readers start now (or started before the CLI's imports: flows.launch): they
+    # import while this process imports the checks
+    readers = take_early(str(package))
+    if readers is not None and settings.read_workers is not None and len(readers) != settings.read_workers:
+        readers.close()  # a .env value the launcher did not see
+        readers = None
+    if readers is None:
+        readers = readers_for(package, read_workers(settings.read_workers))
     from flows.pipeline import precheck, workspace
 
     prof = _profile(profile)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the readers are imported where they run: this module starts
     from schemas.findings import Finding
     from schemas.package import Drawing
 
-__all__ = ["PendingDrawings", "Readers", "read_workers", "readers_for", "start_reading"]
+__all__ = ["PendingDrawings", "Readers", "hold_early", "read_workers", "readers_for", "start_reading", "take_early"]
 
 _log = logging.getLogger(__name__)
 MIN_FILES = 4  # fewer drawings are read in process: a worker costs more than it saves
@@ -175,6 +175,27 @@ class PendingDrawings:
                 self.done.append(self.got[index])
             self.workers = []
         return [(job[0], read) for job, read in zip(self.jobs, self.done, strict=True)]
+
+
+_early: tuple[str, Readers] | None = None
+
+
+def hold_early(source: str, readers: Readers) -> None:
+    """Keep readers started for ``source`` before the caller's imports (see flows.launch)."""
+    global _early
+    _early = (str(source), readers)
+
+
+def take_early(source: str | Path) -> Readers | None:
+    """The readers held for ``source``, once; None if there are none for it."""
+    global _early
+    held, _early = _early, None
+    if held is None:
+        return None
+    if held[0] != str(source):
+        held[1].close()
+        return None
+    return held[1]
 
 
 def readers_for(source: Path, workers: int) -> Readers:

@@ -1,0 +1,35 @@
+"""The console entry starts the readers of ``duoce check PKG`` early and the CLI takes them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from parsers import pool
+
+
+def test_duoce_check_through_the_launcher(sample_s, tmp_path, monkeypatch):
+    out = tmp_path / "findings.json"
+    env = {"DUOCE_READ_WORKERS": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.launch", "check", str(sample_s), "--json", str(out)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["verdict"] == "accepted"
+
+
+def test_early_readers_are_taken_once_and_only_for_their_package(tmp_path):
+    readers = pool.Readers(1)
+    proc = readers._workers[0].proc
+    pool.hold_early(str(tmp_path / "a"), readers)
+    assert pool.take_early(tmp_path / "b") is None  # another package: let go
+    assert proc.wait(timeout=60) == 0
+    assert pool.take_early(tmp_path / "a") is None  # taken (and dropped) already
+
+    readers = pool.Readers(0)
+    pool.hold_early(str(tmp_path / "a"), readers)
+    assert pool.take_early(str(tmp_path / "a")) is readers
+    assert pool.take_early(str(tmp_path / "a")) is None
