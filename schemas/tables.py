@@ -166,9 +166,16 @@ def count_decimals(s: pd.Series) -> pd.Series:
 
 
 def _decimals(text: pd.Series) -> pd.Series:
-    text = text.astype("string").str.translate(_FULLWIDTH)
-    frac = text.str.extract(r"\.(\d+)$", expand=False)
-    return frac.str.rstrip("0").str.len().fillna(0).astype(int)
+    """Decimals as written (``\\.(\\d+)$`` after full-width folding, trailing zeros
+    ignored; 0 where there are none), in one list pass."""
+    out = []
+    for t in text.tolist():
+        if not isinstance(t, str):
+            out.append(0)
+            continue
+        _, dot, frac = t.translate(_FULLWIDTH).rpartition(".")
+        out.append(len(frac.rstrip("0")) if dot and frac.isdecimal() else 0)
+    return pd.Series(out, index=text.index, dtype=int)
 
 
 def read_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -194,3 +194,14 @@ def test_clean_text_is_the_cell_by_cell_rule(cells):
     got = tables.clean_text(s)
     assert got.dtype == expected.dtype
     assert got.equals(expected)
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789.,-+ ０１２．٣e\n"), st.floats(allow_nan=False).map(str)), max_size=30))
+def test_decimals_are_the_regex_rule(cells):
+    """The list-pass decimal count is the regex rule it replaced, cell for cell."""
+    text = tables.clean_text(pd.Series(cells, dtype=object))
+    folded = text.astype("string").str.translate(tables._FULLWIDTH)
+    frac = folded.str.extract(r"\.(\d+)$", expand=False)
+    expected = frac.str.rstrip("0").str.len().fillna(0).astype(int)
+    got = tables._decimals(text)
+    assert got.tolist() == expected.tolist() and got.index.equals(expected.index)
