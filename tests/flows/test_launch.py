@@ -33,3 +33,18 @@ def test_early_readers_are_taken_once_and_only_for_their_package(tmp_path):
     pool.hold_early(str(tmp_path / "a"), readers)
     assert pool.take_early(str(tmp_path / "a")) is readers
     assert pool.take_early(str(tmp_path / "a")) is None
+
+
+def test_check_ends_at_once_with_its_code_and_all_its_output(tmp_path):
+    """``duoce check`` ends without interpreter teardown: the exit code, the printed summary
+    and findings.json are all there."""
+    bad = tmp_path / "x.zip"
+    bad.write_bytes(b"not a zip")
+    out = tmp_path / "findings.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.launch", "check", str(bad), "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "PKG-001" in done.stdout and "findings.json" in done.stdout
+    assert [f["code"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]] == ["PKG-001"]
