@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import parsers.dxf  # noqa: F401 — this process reads drawings too (parsers.pool loads it lazily)
 from parsers.archive import open_package
 from parsers.manifest import missing_floor_plans, missing_parts, read_manifest, unsupported_drawings
 from parsers.pool import Readers
