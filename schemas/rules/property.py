@@ -783,17 +783,17 @@ def unit_positions(ctx: Context) -> list[Finding]:
             for i, a, (x, y), r in zip(at, actual, xy, reasons, strict=True)
         ]
 
+    valid = polys["valid"].to_numpy(dtype=bool)
+    of_plan = polys[valid].groupby("zh", sort=False).indices  # zh → positions among the valid
+    positions = np.flatnonzero(valid)
+    all_geoms = polys["geometry"].to_numpy()
     for zh, plan in ctx.geometry.floors.items():  # one pass per plan (≤ a few dozen)
-        mine = np.flatnonzero(((polys["zh"] == zh) & polys["valid"]).to_numpy())
+        mine = positions[of_plan[zh]] if zh in of_plan else np.empty(0, dtype=np.intp)
         if not len(mine):
             continue
-        geoms = polys["geometry"].to_numpy()[mine]
+        geoms = all_geoms[mine]
         frames = plan.frames[plan.frames["valid"].astype(bool)] if len(plan.frames) else plan.frames
         frame_geoms = frames.geometry.to_numpy() if len(frames) else np.array([], dtype=object)
-        # frames another rule has reported: none at all (DXF-003), invalid (DXF-005), open (DXF-004)
-        frames_doubtful = (
-            len(frame_geoms) < len(plan.frames) or not len(plan.frames) or _open_frames(ctx, zh)
-        )
         owner = np.full(len(mine), -1)
         if len(frame_geoms):
             pts = shapely.points(_rep(geoms))
@@ -802,7 +802,11 @@ def unit_positions(ctx: Context) -> list[Finding]:
                 order = np.lexsort((shapely.area(frame_geoms[jf]), ip))
                 first = np.unique(ip[order], return_index=True)[1]
                 owner[ip[order][first]] = jf[order][first]
-        lost = np.flatnonzero(owner < 0) if not frames_doubtful else np.array([], dtype=int)
+        lost = np.flatnonzero(owner < 0)
+        # not judged where another rule reported the frames: none at all (DXF-003), an
+        # invalid one (DXF-005), one drawn open (DXF-004)
+        if len(lost) and (len(frame_geoms) < len(plan.frames) or not len(plan.frames) or _open_frames(ctx, zh)):
+            lost = np.array([], dtype=int)
         out += found(
             mine[lost],
             geoms[lost],
