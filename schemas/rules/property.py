@@ -46,6 +46,7 @@ import shapely
 from schemas.catalogue import make
 from schemas.context import Context
 from schemas.findings import Finding, Place
+from schemas.rules.planning import open_shapes
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
 UNIT_SHEET = "户"
@@ -723,18 +724,6 @@ def unit_polygons(ctx: Context) -> list[Finding]:
     return out
 
 
-def _open_frames(ctx: Context, zh: str) -> bool:
-    """Whether the plan of ``zh`` has an FC_C polyline drawn open (DXF-004)."""
-    d = ctx.package.drawings.get(f"floor:{zh}")
-    if d is None or not len(d.shapes):
-        return False
-    s = d.shapes
-    on_layer = (s["layer"] == ctx.profile.layer("FC_C")) & s["dxftype"].isin(
-        ["LWPOLYLINE", "POLYLINE"]
-    )
-    return bool((on_layer & ~s["closed"].astype(bool)).any())
-
-
 def unit_positions(ctx: Context) -> list[Finding]:
     """PRP-008: a valid FC_H polygon lies in no floor frame or reaches outside its frame by
     more than unit_overlap m², or overlaps another unit of its floor by more than that.
@@ -805,7 +794,7 @@ def unit_positions(ctx: Context) -> list[Finding]:
         lost = np.flatnonzero(owner < 0)
         # not judged where another rule reported the frames: none at all (DXF-003), an
         # invalid one (DXF-005), one drawn open (DXF-004)
-        if len(lost) and (len(frame_geoms) < len(plan.frames) or not len(plan.frames) or _open_frames(ctx, zh)):
+        if len(lost) and (len(frame_geoms) < len(plan.frames) or not len(plan.frames) or open_shapes(ctx, f"floor:{zh}", "FC_C")):
             lost = np.array([], dtype=int)
         out += found(
             mine[lost],
