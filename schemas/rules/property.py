@@ -504,14 +504,22 @@ def plan_units(ctx: Context) -> pd.DataFrame:
 
 
 def _key(zh: pd.Series, sjc: pd.Series | None, hh: pd.Series | None) -> pd.Series:
-    """``zh|sjc|hh`` as string (NA where a part is missing); a part given as None is left out."""
-    key = zh.astype("string")
+    """``zh|sjc|hh`` as string (NA where a part is missing); a part given as None is left out.
+
+    One list pass (pandas string concatenation was a tenth of the property rules' time)."""
+    parts = [_texts(zh)]
     if sjc is not None:
-        floor = pd.Series(sjc.to_numpy(dtype="float64", na_value=np.nan), index=zh.index)
-        key = key + "|" + floor.astype("Int64").astype("string")
+        floors = sjc.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        parts.append([None if f != f else str(int(f)) for f in floors])
     if hh is not None:
-        key = key + "|" + pd.Series(hh.to_numpy(dtype=object), index=zh.index).astype("string")
-    return key
+        parts.append(_texts(pd.Series(hh.to_numpy(dtype=object), index=zh.index)))
+    keys = [None if None in row else "|".join(row) for row in zip(*parts, strict=True)]
+    return pd.Series(keys, index=zh.index, dtype="string")
+
+
+def _texts(s: pd.Series) -> list[str | None]:
+    """Each value as text, None where missing (what ``astype("string")`` gives)."""
+    return [None if gone else str(v) for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
 
 
 def match_units(ctx: Context, u: pd.DataFrame, polys: pd.DataFrame) -> pd.Series:

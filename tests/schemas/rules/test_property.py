@@ -832,3 +832,37 @@ def test_one_wrong_inner_area_is_prp001_only(inner, shared, which, delta):
     no PRP-002 / PRP-003 on any unit."""
     found = one_cell_off(consistent(inner, shared), which, "SCTNJZMJ", delta)
     assert codes(found) == ["PRP-001"] and found[0].object.row == 2 + which
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["0001", "0002", "12"])),
+            st.one_of(st.none(), st.integers(-3, 40)),
+            st.one_of(st.none(), st.just(float("nan")), st.sampled_from(["0101", "101", "A-2"]), st.integers(1, 999)),
+        ),
+        max_size=20,
+    )
+)
+def test_unit_keys_are_the_string_concatenation_rule(rows):
+    """``_key`` in one list pass gives what pandas string concatenation gave."""
+    from schemas.rules.property import _key
+
+    index = pd.Index(range(3, 3 + len(rows)))
+    zh = pd.Series([r[0] for r in rows], index=index, dtype=object)
+    sjc = pd.Series(pd.array([r[1] for r in rows], dtype="Int64"), index=index)
+    hh = pd.Series([r[2] for r in rows], index=index, dtype=object)
+
+    def reference(zh, sjc, hh):
+        key = zh.astype("string")
+        if sjc is not None:
+            floor = pd.Series(sjc.to_numpy(dtype="float64", na_value=np.nan), index=zh.index)
+            key = key + "|" + floor.astype("Int64").astype("string")
+        if hh is not None:
+            key = key + "|" + pd.Series(hh.to_numpy(dtype=object), index=zh.index).astype("string")
+        return key
+
+    for args in ((zh, sjc, hh), (zh, None, hh), (zh, sjc, None), (zh, None, None)):
+        got, want = _key(*args), reference(*args)
+        assert got.dtype == want.dtype and got.index.equals(want.index)
+        assert got.fillna("<NA>").tolist() == want.fillna("<NA>").tolist()
