@@ -349,11 +349,13 @@ def combine_plans(plans: list[Drawing]) -> tuple[Drawing, dict[str, float]]:
     combined = Drawing(path="drawings/floors/")
 
     def stack(name: str) -> gpd.GeoDataFrame:
-        parts = [getattr(d, name).assign(file=d.path) for d in plans if len(getattr(d, name))]
+        sizes = [len(getattr(d, name)) for d in plans]
+        parts = [getattr(d, name) for d in plans if len(getattr(d, name))]
         if not parts:
             return getattr(combined, name).assign(file=pd.Series(dtype=object))
         frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry")
-        shift = frame["file"].map(offsets).to_numpy(dtype=float)
+        frame["file"] = np.repeat([d.path for d in plans], sizes)  # one column, not a copy per plan
+        shift = np.repeat([offsets[d.path] for d in plans], sizes).astype(float)
         frame["geometry"] = _shift(frame.geometry.values, shift)
         return frame
 
