@@ -135,7 +135,8 @@ class PendingDrawings:
                     break
                 worker.current = index
                 _, path, rel = self.jobs[index]
-                pickle.dump((str(path), rel), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                # absolute: the worker must open the very file this process means
+                pickle.dump((os.path.abspath(path), rel), stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 stdin.flush()
                 self.got[index] = pickle.load(stdout)
                 worker.current = None
@@ -235,7 +236,6 @@ def _spawn() -> _Worker | None:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
-            cwd=root,
         )
     except (OSError, ValueError) as exc:  # no processes here (sandbox, limits): read in process
         _log.debug("no drawing reader process: %s", exc)

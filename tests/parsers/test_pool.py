@@ -102,3 +102,16 @@ def test_read_workers_counts_cores():
     assert pool.read_workers(0) == 0 and pool.read_workers(3) == 3
     assert 0 <= pool.read_workers() <= pool.MAX_WORKERS
     assert pool.read_workers() <= len(os.sched_getaffinity(0)) - 1  # the caller reads too
+
+
+def test_a_package_named_relative_to_the_working_folder(sample_s, small_is_big, monkeypatch, tmp_path):
+    """Workers open the files this process means, whatever folder it runs in."""
+    monkeypatch.chdir(sample_s.parent)
+    relative = Path(sample_s.name)
+    profile = load_profile()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    helped = precheck(relative, profile, tmp_path / "a", workers=1)
+    alone = precheck(relative, profile, tmp_path / "b", workers=0)
+    assert helped.counts["error"] == 0
+    assert [f.identity for f in helped.findings] == [f.identity for f in alone.findings]
