@@ -184,7 +184,7 @@ _early: tuple[str, Readers] | None = None
 def hold_early(source: str, readers: Readers) -> None:
     """Keep readers started for ``source`` before the caller's imports (see flows.launch)."""
     global _early
-    _early = (str(source), readers)
+    _early = (str(Path(source)), readers)
 
 
 def take_early(source: str | Path) -> Readers | None:
@@ -193,7 +193,7 @@ def take_early(source: str | Path) -> Readers | None:
     held, _early = _early, None
     if held is None:
         return None
-    if held[0] != str(source):
+    if held[0] != str(Path(source)):  # "pkg/" and "pkg" are one package
         held[1].close()
         return None
     return held[1]

@@ -30,7 +30,7 @@ def test_early_readers_are_taken_once_and_only_for_their_package(tmp_path):
     assert pool.take_early(tmp_path / "a") is None  # taken (and dropped) already
 
     readers = pool.Readers(0)
-    pool.hold_early(str(tmp_path / "a"), readers)
+    pool.hold_early(f"{tmp_path / 'a'}/", readers)  # as typed, with a trailing slash
     assert pool.take_early(str(tmp_path / "a")) is readers
     assert pool.take_early(str(tmp_path / "a")) is None
 
