@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the readers are imported where they run: this module starts
     from schemas.findings import Finding
     from schemas.package import Drawing
 
-__all__ = ["PendingDrawings", "Readers", "hold_early", "read_workers", "readers_for", "start_reading", "take_early"]
+__all__ = ["PendingDrawings", "Readers", "hold_early", "read_workers", "readers_for", "take_early"]
 
 _log = logging.getLogger(__name__)
 MIN_FILES = 4  # fewer drawings are read in process: a worker costs more than it saves
@@ -203,12 +203,6 @@ def readers_for(source: Path, workers: int) -> Readers:
     """Start ``workers`` readers now if ``source`` (a folder or a zip) looks big enough to be
     worth them, else none. Cheap: a walk of the folder's names, no file is opened."""
     return Readers(workers if workers >= 1 and _dxf_bytes(Path(source)) >= MIN_BYTES else 0)
-
-
-def start_reading(jobs: Sequence[Job], workers: int) -> PendingDrawings:
-    """Start reading ``jobs`` in ``workers`` fresh processes (see :meth:`Readers.read`)."""
-    big = len(jobs) >= MIN_FILES and sum(_size(path) for _, path, _ in jobs) >= MIN_BYTES
-    return Readers(workers if big else 0).read(jobs)
 
 
 def _dxf_bytes(source: Path, limit: int = 10_000) -> int:
