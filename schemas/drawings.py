@@ -115,7 +115,7 @@ class Geometry:
 # ---------------------------------------------------------------- generic drawing judgments
 
 
-def _rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
+def rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
     """A point on each geometry (NaN where there is none); invalid ones are made valid first."""
     values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
     if not len(values):
@@ -133,7 +133,7 @@ def _rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
 
 def _rep(polys: gpd.GeoDataFrame, i: int) -> tuple[float, float]:
     """The representative point of one polygon (for a finding's place)."""
-    return tuple(_rep_points(polys.geometry.values[i : i + 1])[0])
+    return tuple(rep_points(polys.geometry.values[i : i + 1])[0])
 
 
 class _Where:
@@ -324,7 +324,7 @@ def _assign_floor(frames: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame) -> pd.Seri
     """The actual floor (sjc) of the frame that contains each shape's representative point."""
     if not len(shapes) or not len(frames):
         return pd.Series(pd.array([pd.NA] * len(shapes), dtype="Int64"), index=shapes.index)
-    pts = shapely.points(_rep_points(shapes.geometry))
+    pts = shapely.points(rep_points(shapes.geometry))
     fr = frames[frames["valid"].astype(bool)]
     tree = shapely.STRtree(fr.geometry.values)
     idx_pt, idx_fr = tree.query(pts, predicate="within")

@@ -48,6 +48,7 @@ from schemas.codes import (
     zrzh_structure,
 )
 from schemas.context import Context
+from schemas.drawings import rep_points
 from schemas.findings import Finding, Place
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
@@ -94,20 +95,6 @@ def _inside_point(geom: Any) -> tuple[float, float] | None:
     if not shapely.is_valid(geom):
         geom = shapely.make_valid(geom)
     return _xy(shapely.point_on_surface(geom))
-
-
-def _inside_points(geoms: np.ndarray) -> np.ndarray:
-    """A point on each polygon (invalid ones made valid first); NaN where there is none."""
-    geoms = np.array(geoms, dtype=object)
-    out = np.full((len(geoms), 2), np.nan)
-    if not len(geoms):
-        return out
-    bad = ~shapely.is_valid(geoms)
-    geoms[bad] = shapely.make_valid(geoms[bad])
-    points = shapely.point_on_surface(geoms)
-    ok = ~shapely.is_missing(points) & ~shapely.is_empty(points)
-    out[ok] = shapely.get_coordinates(points[ok])
-    return out
 
 
 def _point_place(ctx: Context, row: int, field: str, **drawing: Any) -> Place:
@@ -159,7 +146,7 @@ def code_cells(ctx: Context) -> pd.DataFrame:
     if geo is not None and len(geo.parcels):
         zd = geo.parcels[geo.parcels["zddm"].notna()]
         if len(zd):
-            at = _inside_points(zd.geometry.to_numpy())
+            at = rep_points(zd.geometry.to_numpy())
             parts.append(pd.DataFrame({
                 "kind": "ZDDM", "value": zd["zddm"].astype("string").to_numpy(), "file": ctx.geometry.parcel_file,
                 "layer": ctx.profile.layer("ZD"), "handle": zd["handle"].astype(object).to_numpy(), "x": at[:, 0], "y": at[:, 1],

@@ -45,6 +45,7 @@ import shapely
 
 from schemas.catalogue import make
 from schemas.context import Context
+from schemas.drawings import rep_points
 from schemas.findings import Finding, Place
 from schemas.rules.planning import open_shapes
 
@@ -535,21 +536,6 @@ def match_units(ctx: Context, u: pd.DataFrame, polys: pd.DataFrame) -> pd.Series
     return by_hh.fillna(by_code).fillna(-1).astype(int)
 
 
-def _rep(geoms: np.ndarray) -> np.ndarray:
-    """A point on each geometry, as (n, 2) — one row per geometry, NaN where there is none
-    (an empty ring); an invalid one is made valid first."""
-    geoms = np.array(geoms, dtype=object)
-    out = np.full((len(geoms), 2), np.nan)
-    if not len(geoms):
-        return out
-    bad = ~shapely.is_valid(geoms)
-    geoms[bad] = shapely.make_valid(geoms[bad])
-    pts = shapely.point_on_surface(geoms)
-    ok = ~(shapely.is_empty(pts) | shapely.is_missing(pts))
-    out[ok] = shapely.get_coordinates(pts[ok])
-    return out
-
-
 @per_context
 def _balconies(ctx: Context) -> pd.DataFrame:
     """Every FC_YT polygon: ``zh, file, handle, geometry, valid, labels, unit_handle``,
@@ -611,7 +597,7 @@ def drawn_area(ctx: Context) -> list[Finding]:
     diff = (drawn - u["S"]).abs()
     hit = (diff > limit + EPS).to_numpy()
     layer = ctx.profile.layer("FC_H")
-    xy = _rep(p["geometry"].to_numpy()[hit])
+    xy = rep_points(p["geometry"].to_numpy()[hit])
     return [
         make(
             "PRP-006",
@@ -719,7 +705,7 @@ def unit_polygons(ctx: Context) -> list[Finding]:
     without = ~_key(candidates["zh"], candidates["sjc"], candidates["hh"]).isin(keys)
     without &= ~_key(candidates["zh"], None, candidates["hh"]).isin(floorless)
     hit = candidates[without.fillna(False).to_numpy(dtype=bool)]
-    xy = _rep(hit["geometry"].to_numpy())
+    xy = rep_points(hit["geometry"].to_numpy())
     for q, pt in zip(hit.itertuples(), xy, strict=True):
         out.append(
             make(
@@ -766,7 +752,7 @@ def unit_positions(ctx: Context) -> list[Finding]:
     ) -> list[Finding]:
         """PRP-008 on the polygons at positions ``at``, each located at a point of its
         geometry in ``where`` and, for a spill or an overlap, with its ``excess`` m²."""
-        xy = _rep(where)
+        xy = rep_points(where)
         actual = [None] * len(at) if excess is None else [round(float(a), 4) for a in excess]
         return [
             make(
@@ -793,7 +779,7 @@ def unit_positions(ctx: Context) -> list[Finding]:
         frame_geoms = frames.geometry.to_numpy() if len(frames) else np.array([], dtype=object)
         owner = np.full(len(mine), -1)
         if len(frame_geoms):
-            pts = shapely.points(_rep(geoms))
+            pts = shapely.points(rep_points(geoms))
             ip, jf = shapely.STRtree(frame_geoms).query(pts, predicate="within")
             if len(ip):
                 order = np.lexsort((shapely.area(frame_geoms[jf]), ip))
@@ -865,7 +851,7 @@ def balconies(ctx: Context) -> list[Finding]:
     loose = bal["valid"].astype(bool) & bal["unit_handle"].isna()
     hit = bal[(bal["bad_label"] | loose).to_numpy()]
     layer = ctx.profile.layer("FC_YT")
-    xy = _rep(hit["geometry"].to_numpy())
+    xy = rep_points(hit["geometry"].to_numpy())
     out = []
     for (i, q), pt in zip(hit.iterrows(), xy, strict=True):
         reasons = []
