@@ -276,3 +276,7 @@ if __name__ == "__main__":
     os.dup2(2, 1)
     logging.disable(logging.CRITICAL)
     _serve(sys.stdin.buffer, _stream)
+    # every drawing is sent: end without tearing the interpreter down (≈ 0.15 s of freeing
+    # frames and unloading pandas, which the caller would wait for in collect)
+    _stream.close()
+    os._exit(0)

@@ -57,6 +57,13 @@ def test_workers_give_what_the_process_reads(sample_s, small_is_big, caplog):
     assert "stopped" not in caplog.text  # every file came from a worker
 
 
+def test_workers_have_ended_cleanly_when_collect_returns(sample_s, small_is_big):
+    pending = pool.Readers(1).read(_jobs(sample_s))
+    procs = [w.proc for w in pending.workers]
+    pending.collect()
+    assert [p.returncode for p in procs] == [0]  # reaped inside collect, exit code 0
+
+
 def test_a_worker_that_dies_loses_nothing(sample_s, small_is_big, caplog):
     readers = pool.Readers(1)
     readers._workers[0].proc.send_signal(signal.SIGKILL)
