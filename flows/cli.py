@@ -39,10 +39,14 @@ def _profile(name: str | None):
 
 
 class _Progress:
-    """A Rich progress line on stderr for long work (stdout stays clean)."""
+    """A Rich progress line on stderr for long work (stdout stays clean). It is redrawn at
+    each step, not by a refresh thread: a thread would keep the check from splitting its
+    rules over two processes (flows.rule_split forks only a single-threaded process)."""
 
     def __init__(self) -> None:
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True, auto_refresh=False
+        )
         self.task = None
 
     def __enter__(self):
@@ -54,7 +58,7 @@ class _Progress:
         return self.bar.__exit__(*exc)
 
     def __call__(self, message: str) -> None:
-        self.bar.update(self.task, description=message)
+        self.bar.update(self.task, description=message, refresh=True)
 
 
 def print_summary(result, limit: int | None = 50) -> None:

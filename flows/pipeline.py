@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.results import findings_document, write_findings
+from flows.rule_split import split_runner
 from parsers.package import read_package
 from parsers.pool import Readers, read_workers, readers_for
 from schemas.check import CheckResult, run_checks
@@ -52,12 +53,15 @@ def precheck(
 ) -> CheckResult:
     """Read and check one package; the pure heart of every verb.
 
-    ``workers``: processes reading the drawings while the report is typed (None: one per
-    core, see :func:`parsers.pool.read_workers`; 0: all in this process). ``readers``: such
-    processes started earlier by the caller (the CLI starts them before its imports).
+    ``workers``: extra processes (None: one per spare core, see
+    :func:`parsers.pool.read_workers`; 0: all in this process). They read the drawings
+    while the report is typed; then one of them runs half the rules
+    (:mod:`flows.rule_split`). ``readers``: drawing readers started earlier by the caller
+    (the CLI starts them before its imports).
     """
+    extra = read_workers(workers)
     if readers is None:
-        readers = readers_for(source, read_workers(workers))  # they start while the package opens
+        readers = readers_for(source, extra)  # they start while the package opens
     with few_collections():
         try:
             pkg = read_package(source, workdir, profile, progress, readers=readers, defer=True)
@@ -65,7 +69,7 @@ def precheck(
             readers.close()
         if progress:
             progress("检查规则")
-        return run_checks(pkg, profile)
+        return run_checks(pkg, profile, runner=split_runner(extra))
 
 
 _gc_lock = threading.Lock()

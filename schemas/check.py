@@ -23,6 +23,8 @@ from schemas.verdict import Verdict, decide
 log = logging.getLogger(__name__)
 
 Rule = Callable[[Context], list[Finding]]
+RuleRun = tuple[list[Finding], str | None]  # a rule's findings, or the traceback that stopped it
+Runner = Callable[[list[Rule], Context], list[RuleRun]]
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 DOMAIN_ORDER = ["package", "report", "drawing", "crs", "cadastral", "property", "planning", "cross"]
 
@@ -57,6 +59,21 @@ class CheckResult:
         return count_by_severity(self.findings)
 
 
+def run_rule(rule: Rule, ctx: Context) -> RuleRun:
+    """One rule; its own bug becomes an internal error, never a lost check."""
+    try:
+        return rule(ctx), None
+    except Exception:  # a rule's own bug must not hide the other rules' findings
+        name = f"{getattr(rule, '__module__', '')}.{getattr(rule, '__name__', rule)}"
+        log.exception("rule %s failed", name)
+        return [], f"{name}: {traceback.format_exc(limit=3)}"
+
+
+def run_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
+    """The rules one after the other, in this process (the default :data:`Runner`)."""
+    return [run_rule(rule, ctx) for rule in rules]
+
+
 def apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:
     """Per-code severity overrides: error / warning / info, or off (dropped)."""
     out = []
@@ -81,8 +98,13 @@ def sort_key(f: Finding) -> tuple:
     )
 
 
-def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -> CheckResult:
-    """Every rule over one parsed package; a failing rule never stops the others."""
+def run_checks(
+    pkg: Package, profile: Profile, now: dt.datetime | None = None, runner: Runner = run_rules
+) -> CheckResult:
+    """Every rule over one parsed package; a failing rule never stops the others.
+
+    ``runner`` runs the survey rules over the context and gives each rule's outcome in the
+    order of the rules (the flows may spread them over processes: ``flows.rule_split``)."""
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
@@ -102,12 +124,10 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
     findings += found
     ctx = Context(pkg, tables, geometry, zone, profile)
     errors: list[str] = []
-    for rule in rule_modules():
-        try:
-            findings += rule(ctx)
-        except Exception:  # a rule's own bug must not hide the other rules' findings
-            log.exception("rule %s failed", getattr(rule, "__name__", rule))
-            errors.append(f"{getattr(rule, '__module__', '')}.{getattr(rule, '__name__', rule)}: {traceback.format_exc(limit=3)}")
+    for found, error in runner(rule_modules(), ctx):
+        findings += found
+        if error is not None:
+            errors.append(error)
     findings = sorted(apply_profile(findings, profile), key=sort_key)
     verdict = decide(findings, profile, now.date())
     return CheckResult(pkg, tables, geometry, zone, profile, findings, verdict, now, internal_errors=errors)

@@ -523,9 +523,12 @@ def _texts(s: pd.Series) -> list[str | None]:
     return [None if gone else str(v) for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
 
 
-def match_units(ctx: Context, u: pd.DataFrame, polys: pd.DataFrame) -> pd.Series:
-    """For each unit row, the position in ``polys`` of its polygon (-1 if none): same plan,
-    same floor frame, label = HH (or BDCDYH[24:28] where they differ)."""
+@per_context
+def match_units(ctx: Context) -> pd.Series:
+    """For each row of :func:`units`, the position in :func:`plan_units` of its polygon
+    (-1 if none): same plan, same floor frame, label = HH (or BDCDYH[24:28] where they
+    differ)."""
+    u, polys = units(ctx), plan_units(ctx)
     if not len(polys) or not len(u):
         return pd.Series(-1, index=u.index, dtype=int)
     pk = _key(polys["zh"], polys["sjc"], polys["hh"])
@@ -582,7 +585,7 @@ def drawn_area(ctx: Context) -> list[Finding]:
     polys = plan_units(ctx)
     if not len(polys) or not len(u):
         return []
-    at = match_units(ctx, u, polys)
+    at = match_units(ctx)
     u = u[(at >= 0).to_numpy() & u["S"].notna().to_numpy()]
     at = at[u.index]
     p = polys.iloc[at.to_numpy()].set_index(u.index)
@@ -730,7 +733,7 @@ def unit_positions(ctx: Context) -> list[Finding]:
     polys = plan_units(ctx)
     if not len(polys):
         return []
-    rows_at = match_units(ctx, u, polys)
+    rows_at = match_units(ctx)
     row_of = pd.Series(rows_at.index, index=rows_at.to_numpy())
     row_of = row_of[row_of.index >= 0]
     row_of = row_of[~row_of.index.duplicated(keep="first")]
