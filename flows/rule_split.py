@@ -1,24 +1,27 @@
-"""Run the survey rules on two cores: once the geometry model is built, the check forks;
-the child runs the cadastral, planning and cross rules while this process runs the
-property rules, and the child's findings come back pickled through a pipe.
+"""Finish a check on two cores: once the site and parcel models are built, the check
+forks. This process builds the floor plans' model and runs the rules that read it; the
+child runs every other rule meanwhile, and its outcomes come back pickled through a pipe.
 
-Why: the rules are the last ≈ 0.55 s of an L package's check and, until now, ran on one
-core while the drawing reader sat idle. Why fork: the child gets the whole context (the
-parsed package, the typed tables and the geometry model, ≈ 250 MB on L) for nothing.
-Sending it to a process costs more than it saves (measured on L: pickling the package
-0.07 s, unpickling it 0.12 s, the geometry 0.04 + 0.03 s).
+Why: the floor model and the rules are the last ≈ 0.8 s of an L package's check and ran
+on one core while the drawing reader sat idle. Why fork: the child gets the whole context
+(the parsed package, the typed tables, the site and parcel models; ≈ 250 MB on L) for
+nothing. Sending it to a process costs more than it saves (measured on L: pickling the
+package 0.07 s, unpickling it 0.12 s).
+
+Which rule runs where: :data:`FLOOR_RULES` read the floor plans' model and run here, after
+it is built. In the child that model is absent: a rule that reaches for it (one missing
+from the list, or one that does so only for some packages) stops there and is handed back,
+to run here once the model exists. So the list only decides speed, never a finding.
 
 When: only on Linux and only when this process runs no other Python thread — forking a
-threaded process can leave a lock held forever in the child. So a Prefect flow (its
-engine runs threads) and any caller with threads run the rules in process, as does a
-caller that allows no extra process (``workers`` = 0). ``duoce check`` qualifies: its
-drawing readers' threads have ended by then and its progress line refreshes without a
-thread.
+threaded process can leave a lock held forever in the child. So a Prefect flow (its engine
+runs threads), any caller with threads and a caller that allows no extra process
+(``workers`` = 0) do it all in process. ``duoce check`` qualifies: its drawing readers'
+threads have ended by then and its progress line refreshes without a thread.
 
 Nothing is lost if the child fails: if it dies, sends something unreadable or takes far
-longer than this process took for its own share, it is killed and its rules are run
-again here. The outcome is the same as :func:`schemas.check.run_rules`, rule for rule,
-in the order of the rules.
+longer than this process took for its own share, it is killed and its rules are run here.
+The outcome is that of :func:`schemas.check.run_in_process`, rule for rule, in order.
 """
 
 from __future__ import annotations
@@ -33,16 +36,24 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import NoReturn
 
-from schemas.check import Rule, RuleRun, run_rules
+from schemas.check import Rule, RuleRun, Runner, run_in_process, run_rule, run_rules
 from schemas.context import Context
+from schemas.findings import Finding
 
-__all__ = ["CHILD_MODULES", "can_fork", "split_runner"]
+__all__ = ["FLOOR_RULES", "can_fork", "split_runner"]
 
 _log = logging.getLogger(__name__)
-CHILD_MODULES = ("cadastral", "planning", "cross")  # the property rules stay here: about half
+# the rules that read the floor plans' model (module.rule): they run in this process
+FLOOR_RULES = frozenset(
+    {"property.drawn_area", "property.unit_polygons", "property.unit_positions", "property.balconies", "cross.storeys_vs_plan"}
+)
 MIN_WAIT = 30.0  # s: the child is given at least this long to answer …
 WAIT_FACTOR = 4.0  # … or this many times what this process took for its own share
+
+Floors = Callable[[], list[Finding]]
 
 
 def can_fork() -> bool:
@@ -50,43 +61,63 @@ def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
 
 
-def split_runner(processes: int):
+def split_runner(processes: int) -> Runner:
     """A :data:`schemas.check.Runner` that may use up to ``processes`` extra processes
-    (0: none, the rules run in process; more than one is used as one)."""
-    if processes < 1:
-        return run_rules
-
-    def run(rules: list[Rule], ctx: Context) -> list[RuleRun]:
-        return forked_rules(rules, ctx)
-
-    return run
+    (0: none, all runs in process; more than one is used as one)."""
+    return split_rules if processes >= 1 else run_in_process
 
 
-def forked_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
-    """Each rule's outcome, the :data:`CHILD_MODULES` ones computed in a forked child."""
-    theirs = [i for i, rule in enumerate(rules) if _module(rule) in CHILD_MODULES]
-    mine = [i for i in range(len(rules)) if i not in set(theirs)]
-    if not theirs or not mine or not can_fork():
-        return run_rules(rules, ctx)
-    child = _Child.start([rules[i] for i in theirs], ctx)
+def split_rules(rules: list[Rule], ctx: Context, floors: Floors) -> tuple[list[Finding], list[RuleRun]]:
+    """The floor plans' model and :data:`FLOOR_RULES` here, the other rules in a forked
+    child; see the module's docstring."""
+    here = [i for i, rule in enumerate(rules) if _name(rule) in FLOOR_RULES]
+    there = [i for i in range(len(rules)) if i not in set(here)]
+    if not there or not can_fork():
+        return run_in_process(rules, ctx, floors)
+    built = ctx.geometry.floors
+    ctx.geometry.floors = _ELSEWHERE  # what the child sees
+    try:
+        child = _Child.start([rules[i] for i in there], ctx)
+    finally:
+        ctx.geometry.floors = built
     if child is None:
-        return run_rules(rules, ctx)
+        return run_in_process(rules, ctx, floors)
     outcome: dict[int, RuleRun] = {}
     try:
         started = time.monotonic()
-        outcome.update(zip(mine, run_rules([rules[i] for i in mine], ctx), strict=True))
-        got = child.result(len(theirs), max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started)))
+        found = floors()
+        outcome.update(zip(here, run_rules([rules[i] for i in here], ctx), strict=True))
+        got = child.result(len(there), max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started)))
     finally:
         child.end()
     if got is None:
-        _log.warning("the rule process failed; its %d rules are run here", len(theirs))
-        got = run_rules([rules[i] for i in theirs], ctx)
-    outcome.update(zip(theirs, got, strict=True))
-    return [outcome[i] for i in range(len(rules))]
+        _log.warning("the rule process failed; its %d rules are run here", len(there))
+        got = [None] * len(there)
+    for i, run in zip(there, got, strict=True):
+        outcome[i] = run if run is not None else run_rule(rules[i], ctx)  # None: handed back
+    return found, [outcome[i] for i in range(len(rules))]
 
 
-def _module(rule: Rule) -> str:
-    return str(getattr(rule, "__module__", "")).rpartition(".")[2]
+def _name(rule: Rule) -> str:
+    module = str(getattr(rule, "__module__", "")).rpartition(".")[2]
+    return f"{module}.{getattr(rule, '__name__', '')}"
+
+
+class _FloorsElsewhere(BaseException):
+    """Raised in the child by any use of the floor plans' model. A BaseException, so that
+    a rule's own ``except Exception`` cannot take it for a finding-free result."""
+
+
+class _Elsewhere:
+    """The floor plans' model as the child sees it: not built yet."""
+
+    def _absent(self, *args: object, **kwargs: object) -> NoReturn:
+        raise _FloorsElsewhere
+
+    __getitem__ = __iter__ = __len__ = __contains__ = __bool__ = get = items = keys = values = _absent
+
+
+_ELSEWHERE = _Elsewhere()
 
 
 class _Child:
@@ -116,8 +147,9 @@ class _Child:
         os.close(write_fd)
         return cls(pid, read_fd)
 
-    def result(self, count: int, timeout: float) -> list[RuleRun] | None:
-        """The child's outcomes for ``count`` rules, or None if it failed or timed out."""
+    def result(self, count: int, timeout: float) -> list[RuleRun | None] | None:
+        """The child's outcomes for ``count`` rules (None for a rule handed back), or None
+        if it failed or timed out."""
         deadline = time.monotonic() + timeout
         chunks: list[bytes] = []
         try:
@@ -156,7 +188,7 @@ def _serve(rules: list[Rule], ctx: Context, read_fd: int, write_fd: int) -> None
     code = 1
     try:
         os.close(read_fd)
-        data = pickle.dumps(run_rules(rules, ctx), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps([_try(rule, ctx) for rule in rules], protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(data)
         while view:
             view = view[os.write(write_fd, view) :]
@@ -167,13 +199,21 @@ def _serve(rules: list[Rule], ctx: Context, read_fd: int, write_fd: int) -> None
         os._exit(code)
 
 
+def _try(rule: Rule, ctx: Context) -> RuleRun | None:  # pragma: no cover - in the child
+    """A rule's outcome, or None if it needs the floor plans' model."""
+    try:
+        return run_rule(rule, ctx)
+    except _FloorsElsewhere:
+        return None
+
+
 def _well_formed(got: object, count: int) -> bool:
     return (
         isinstance(got, list)
         and len(got) == count
         and all(
-            isinstance(run, tuple) and len(run) == 2 and isinstance(run[0], list)
-            and (run[1] is None or isinstance(run[1], str))
+            run is None
+            or (isinstance(run, tuple) and len(run) == 2 and isinstance(run[0], list) and (run[1] is None or isinstance(run[1], str)))
             for run in got
         )
     )

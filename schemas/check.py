@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from schemas.catalogue import RULESET_VERSION
 from schemas.context import Context
 from schemas.crs import Zone, check_crs
-from schemas.drawings import Geometry, drawing_geometry
+from schemas.drawings import Geometry, drawing_geometry, floor_geometry
 from schemas.envelope import check_envelope
 from schemas.findings import Finding, count_by_severity
 from schemas.package import Package
@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 Rule = Callable[[Context], list[Finding]]
 RuleRun = tuple[list[Finding], str | None]  # a rule's findings, or the traceback that stopped it
-Runner = Callable[[list[Rule], Context], list[RuleRun]]
+# runner(rules, ctx, floors): ``floors()`` completes ctx.geometry with the floor plans and
+# returns their drawing findings; it must be called before a rule reads the floor plans.
+# Gives those findings and each rule's outcome, in the order of the rules.
+Runner = Callable[[list[Rule], Context, Callable[[], list[Finding]]], tuple[list[Finding], list[RuleRun]]]
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 DOMAIN_ORDER = ["package", "report", "drawing", "crs", "cadastral", "property", "planning", "cross"]
 
@@ -70,8 +73,16 @@ def run_rule(rule: Rule, ctx: Context) -> RuleRun:
 
 
 def run_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
-    """The rules one after the other, in this process (the default :data:`Runner`)."""
+    """The rules one after the other, in this process."""
     return [run_rule(rule, ctx) for rule in rules]
+
+
+def run_in_process(
+    rules: list[Rule], ctx: Context, floors: Callable[[], list[Finding]]
+) -> tuple[list[Finding], list[RuleRun]]:
+    """The default :data:`Runner`: the floor plans' model, then every rule, here."""
+    found = floors()
+    return found, run_rules(rules, ctx)
 
 
 def apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:
@@ -99,12 +110,12 @@ def sort_key(f: Finding) -> tuple:
 
 
 def run_checks(
-    pkg: Package, profile: Profile, now: dt.datetime | None = None, runner: Runner = run_rules
+    pkg: Package, profile: Profile, now: dt.datetime | None = None, runner: Runner = run_in_process
 ) -> CheckResult:
     """Every rule over one parsed package; a failing rule never stops the others.
 
-    ``runner`` runs the survey rules over the context and gives each rule's outcome in the
-    order of the rules (the flows may spread them over processes: ``flows.rule_split``)."""
+    ``runner`` builds the floor plans' model and runs the survey rules (the flows may
+    spread that work over two processes: ``flows.rule_split``)."""
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
@@ -120,11 +131,18 @@ def run_checks(
     findings += check_envelope(pkg, tables)
     zone, found = check_crs(tables, pkg.drawings, profile)
     findings += found
-    geometry, found = drawing_geometry(pkg, profile)
+    geometry, found = drawing_geometry(pkg, profile, floors=False)
     findings += found
     ctx = Context(pkg, tables, geometry, zone, profile)
+
+    def floors() -> list[Finding]:
+        geometry.floors, found = floor_geometry(pkg, profile)
+        return found
+
+    found, runs = runner(rule_modules(), ctx, floors)
+    findings += found
     errors: list[str] = []
-    for found, error in runner(rule_modules(), ctx):
+    for found, error in runs:
         findings += found
         if error is not None:
             errors.append(error)

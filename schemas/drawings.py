@@ -54,7 +54,7 @@ class ParcelGeometry:
     points: gpd.GeoDataFrame  # JZD: handle, geometry, label
 
 
-PLAN_PARTS = ("frames", "units", "shared", "balconies")
+PLAN_PARTS = ("frames", "units", "shared", "balconies", "loose_labels")
 
 
 class FloorPlan:
@@ -64,6 +64,8 @@ class FloorPlan:
     - ``units``: FC_H — handle, geometry, valid, hh, sjc, area, balcony_area, inner_area
     - ``shared``: FC_GY — handle, geometry, valid, name, sjc
     - ``balconies``: FC_YT — handle, geometry, valid, label, factor, unit_handle
+    - ``loose_labels``: the FC_H texts inside no FC_H polygon — handle, layer, dxftype, text,
+      geometry (their insertion points)
 
     Built either from its own frames, or (:func:`floor_plans`) as a view of ``combined``:
     every plan judged together, one frame per part with a ``file`` column. A view cuts its
@@ -78,6 +80,7 @@ class FloorPlan:
         units: gpd.GeoDataFrame | None = None,
         shared: gpd.GeoDataFrame | None = None,
         balconies: gpd.GeoDataFrame | None = None,
+        loose_labels: gpd.GeoDataFrame | None = None,
         *,
         combined: dict[str, gpd.GeoDataFrame] | None = None,
         rows: dict[str, np.ndarray] | None = None,
@@ -86,7 +89,9 @@ class FloorPlan:
         self.combined = combined
         self._rows = rows or {}
         self._parts: dict[str, gpd.GeoDataFrame] = {
-            name: part for name, part in zip(PLAN_PARTS, (frames, units, shared, balconies), strict=True) if part is not None
+            name: part
+            for name, part in zip(PLAN_PARTS, (frames, units, shared, balconies, loose_labels), strict=True)
+            if part is not None
         }
 
     def _part(self, name: str) -> gpd.GeoDataFrame:
@@ -101,6 +106,7 @@ class FloorPlan:
     units = property(lambda self: self._part("units"))
     shared = property(lambda self: self._part("shared"))
     balconies = property(lambda self: self._part("balconies"))
+    loose_labels = property(lambda self: self._part("loose_labels"))
 
 
 @dataclass
@@ -181,6 +187,14 @@ def layer_polygons(
     drawing: Drawing, std: str, profile: Profile, local: bool, offsets: dict[str, float] | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Polygons of a layer with labels, and DXF-004/005/006/007 about them."""
+    polys, _, out = _judged_polygons(drawing, std, profile, local, offsets)
+    return polys, out
+
+
+def _judged_polygons(
+    drawing: Drawing, std: str, profile: Profile, local: bool, offsets: dict[str, float] | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[Finding]]:
+    """:func:`layer_polygons`, and the layer's labels inside none of its polygons."""
     name = profile.layer(std)
     where = _Where(drawing, local, offsets)
     out: list[Finding] = []
@@ -190,7 +204,7 @@ def layer_polygons(
         out.append(make("DXF-004", **where.at(name, row.handle, xy, getattr(row, "file", None)), path=getattr(row, "file", drawing.path)))
     polys, orphans = join(drawing, name)
     if not len(polys):
-        return polys.assign(valid=pd.Series(dtype=bool)), out
+        return polys.assign(valid=pd.Series(dtype=bool)), orphans, out
     geoms = polys.geometry.values
     # a valid ring of positive area has at least 3 distinct vertices
     valid = shapely.is_valid(geoms) & (shapely.area(geoms) > 1e-9)
@@ -241,7 +255,7 @@ def layer_polygons(
                 make("DXF-007", **where.at(name, row["handle"], _rep(polys, i), _file(row)), path=_file(row) or drawing.path,
                      reason=f"多边形（句柄 {row['handle']}）内有多个标识注记：{labels}")
             )
-    return polys, out
+    return polys, orphans, out
 
 
 def duplicate_labels(
@@ -386,7 +400,7 @@ def floor_plans(plans: list[Drawing], profile: Profile) -> tuple[dict[str, Floor
     for plan in plans:
         out += required_layers(plan, FLOOR_LAYERS, profile)
     frames, f1 = layer_polygons(drawing, "FC_C", profile, True, offsets)
-    units, f2 = layer_polygons(drawing, "FC_H", profile, True, offsets)
+    units, loose, f2 = _judged_polygons(drawing, "FC_H", profile, True, offsets)
     shared, f3 = layer_polygons(drawing, "FC_GY", profile, True, offsets)
     balconies, f4 = layer_polygons(drawing, "FC_YT", profile, True, offsets)
     out += f1 + f2 + f3 + f4
@@ -404,7 +418,10 @@ def floor_plans(plans: list[Drawing], profile: Profile) -> tuple[dict[str, Floor
     balconies = _attach_balconies(balconies, units)
     units = units.assign(balcony_area=_balcony_area(balconies, units))
     units = units.assign(inner_area=units["area"].astype(float) + units["balcony_area"])
-    parts = {name: _unshift(frame, offsets) for name, frame in zip(PLAN_PARTS, (frames, units, shared, balconies), strict=True)}
+    parts = {
+        name: _unshift(frame, offsets)
+        for name, frame in zip(PLAN_PARTS, (frames, units, shared, balconies, loose), strict=True)
+    }
     rows = {name: frame.groupby("file", sort=False).indices if len(frame) else {} for name, frame in parts.items()}
     model = {
         plan.path: FloorPlan(plan.path, combined=parts, rows={name: rows[name].get(plan.path) for name in parts if plan.path in rows[name]})
@@ -445,8 +462,9 @@ def _balcony_area(balconies: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Se
     return pd.Series(per_unit.reindex(unit_key).fillna(0.0).to_numpy(), index=units.index)
 
 
-def drawing_geometry(pkg: Package, profile: Profile) -> tuple[Geometry, list[Finding]]:
-    """The geometry model of every readable drawing, and the drawing findings."""
+def drawing_geometry(pkg: Package, profile: Profile, floors: bool = True) -> tuple[Geometry, list[Finding]]:
+    """The geometry model of every readable drawing, and the drawing findings; without
+    the floor plans if ``floors`` is false (then :func:`floor_geometry` gives them)."""
     geo = Geometry()
     out: list[Finding] = []
     site = pkg.drawings.get("site")
@@ -459,9 +477,16 @@ def drawing_geometry(pkg: Package, profile: Profile) -> tuple[Geometry, list[Fin
         geo.parcel, found = parcel_geometry(parcel, profile)
         geo.parcel_file = parcel.path
         out += found
-    readable = {zh: plan for zh, plan in sorted(pkg.floor_plans().items()) if plan.readable}
-    if readable:
-        by_file, found = floor_plans(list(readable.values()), profile)
-        geo.floors = {zh: by_file[plan.path] for zh, plan in readable.items()}
+    if floors:
+        geo.floors, found = floor_geometry(pkg, profile)
         out += found
     return geo, out
+
+
+def floor_geometry(pkg: Package, profile: Profile) -> tuple[dict[str, FloorPlan], list[Finding]]:
+    """The model of every readable floor plan (by 幢号), and their drawing findings."""
+    readable = {zh: plan for zh, plan in sorted(pkg.floor_plans().items()) if plan.readable}
+    if not readable:
+        return {}, []
+    by_file, found = floor_plans(list(readable.values()), profile)
+    return {zh: by_file[plan.path] for zh, plan in readable.items()}, found

@@ -444,7 +444,7 @@ def building_total(ctx: Context) -> list[Finding]:
 
 
 def _layer_frames(ctx: Context, kind: str, columns: list[str]) -> pd.DataFrame:
-    """One layer (``units`` or ``balconies``) of every readable plan as one frame, with ``zh``
+    """One part (``units``, ``balconies``, …) of every readable plan as one frame, with ``zh``
     and ``file``, on a fresh RangeIndex."""
     combined = {id(plan.combined) for plan in ctx.geometry.floors.values()}
     if len(combined) == 1 and (whole := next(iter(ctx.geometry.floors.values())).combined) is not None:
@@ -626,24 +626,11 @@ def area_limits(ctx: Context, s: pd.Series) -> pd.Series:
     return a * np.sqrt(s) + b * s
 
 
-def _orphan_labels(ctx: Context, polys: pd.DataFrame) -> set[str]:
+def _orphan_labels(ctx: Context) -> set[str]:
     """``zh|户号`` of the FC_H texts inside no FC_H polygon of their plan (DXF-006; e.g. the
     label of a unit drawn open, DXF-004), all plans at once."""
-    layer = ctx.profile.layer("FC_H")
-    plans = [(zh, ctx.package.drawings.get(f"floor:{zh}")) for zh in ctx.geometry.floors]
-    frames = [
-        pd.DataFrame(d.texts[["layer", "handle", "text"]]).assign(zh=zh)
-        for zh, d in plans
-        if d is not None and len(d.texts)
-    ]
-    if not frames:
-        return set()
-    t = pd.concat(frames, ignore_index=True)
-    t = t[t["layer"] == layer]
-    joined = polys[["zh", "label_handles"]].explode("label_handles").dropna()
-    used = set(_key(joined["zh"], None, joined["label_handles"]))
-    t = t[~_key(t["zh"], None, t["handle"]).isin(used).to_numpy(dtype=bool)]
-    return set(_key(t["zh"], None, _hh(t["text"])).dropna())
+    loose = _layer_frames(ctx, "loose_labels", ["text"])
+    return set(_key(loose["zh"], None, _hh(loose["text"])).dropna())
 
 
 def unit_polygons(ctx: Context) -> list[Finding]:
@@ -671,7 +658,7 @@ def unit_polygons(ctx: Context) -> list[Finding]:
     drawn = set(_key(exploded["zh"], exploded["sjc"], labels).dropna())
     no_frame = exploded["sjc"].isna().to_numpy()
     loose_labels = set(_key(exploded["zh"][no_frame], None, labels[no_frame]).dropna())
-    loose_labels |= _orphan_labels(ctx, polys)
+    loose_labels |= _orphan_labels(ctx)
     unlabelled = polys[(n_labels == 0).to_numpy()]
     blind_floors = set(_key(unlabelled["zh"], unlabelled["sjc"], None).dropna())
     blind_plans = set(unlabelled.loc[unlabelled["sjc"].isna(), "zh"])

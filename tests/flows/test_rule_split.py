@@ -49,6 +49,14 @@ def counted(rules, ctx):
     return start(rules, ctx)
 rule_split._Child.start = counted
 
+handed_back = []
+result = rule_split._Child.result
+def answered(self, count, timeout):
+    got = result(self, count, timeout)
+    handed_back.append(None if got is None else sum(run is None for run in got))
+    return got
+rule_split._Child.result = answered
+
 if case == "dies":
     rule_split._serve = lambda rules, ctx, r, w: os._exit(3)
 elif case == "babbles":
@@ -69,6 +77,7 @@ alone = precheck(package, profile, out / "a", workers=0)
 split = precheck(package, profile, out / "b", workers=1)
 print(json.dumps({
     "forks": forks,
+    "handed_back": handed_back,
     "alone": [f.as_dict() for f in alone.findings],  # code, place, message, figures
     "split": [f.as_dict() for f in split.findings],
     "verdicts": [alone.verdict.verdict, split.verdict.verdict],
@@ -100,6 +109,8 @@ def test_split_rules_find_what_one_process_finds(tmp_path, case):
     assert len(got["errors"][1]) == 1 and got["errors"][1][0].startswith("schemas.rules.cross.broken")
     if case == "ok":
         assert "rule process" not in log
+        # FLOOR_RULES names every rule that reads the floor model: the child hands none back
+        assert got["handed_back"] == [0]
     else:
         assert "the rule process failed" in log
 
@@ -119,15 +130,28 @@ def test_a_threaded_process_runs_the_rules_itself(monkeypatch):
             return []
 
         rule.__module__ = "schemas.rules.cadastral"
-        assert rule_split.forked_rules([rule, rule], "ctx") == [([], None), ([], None)]
-        assert calls == ["ctx", "ctx"]
+        found, runs = rule_split.split_rules([rule, rule], "ctx", lambda: calls.append("floors") or [])
+        assert (found, runs) == ([], [([], None), ([], None)])
+        assert calls == ["floors", "ctx", "ctx"]  # the floor model first, as in process
     finally:
         stop.set()
         thread.join()
 
 
-def test_no_extra_process_means_the_plain_runner():
-    from schemas.check import run_rules
+def test_the_floor_model_is_out_of_reach_in_the_child():
+    """Any use of the absent floor model stops the rule (a BaseException: no rule's
+    ``except Exception`` swallows it)."""
+    absent = rule_split._ELSEWHERE
+    for use in (len, bool, iter, list, lambda m: m.get("0001"), lambda m: m.items(), lambda m: "0001" in m, lambda m: m["0001"]):
+        with pytest.raises(rule_split._FloorsElsewhere):
+            try:
+                use(absent)
+            except Exception:  # noqa: BLE001 — what a rule might do
+                pytest.fail("caught as an ordinary error")
 
-    assert rule_split.split_runner(0) is run_rules
-    assert rule_split.split_runner(1) is not run_rules
+
+def test_no_extra_process_means_the_plain_runner():
+    from schemas.check import run_in_process
+
+    assert rule_split.split_runner(0) is run_in_process
+    assert rule_split.split_runner(1) is rule_split.split_rules

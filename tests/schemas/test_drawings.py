@@ -45,7 +45,7 @@ def test_each_plan_is_its_rows_of_the_combined_model(geometry):
 
 def test_a_plan_built_from_its_own_frames(geometry):
     plan = next(iter(geometry.floors.values()))
-    own = FloorPlan(plan.file, plan.frames, plan.units, plan.shared, plan.balconies)
+    own = FloorPlan(plan.file, plan.frames, plan.units, plan.shared, plan.balconies, plan.loose_labels)
     assert own.combined is None
     for name in PLAN_PARTS:
         assert getattr(own, name) is getattr(plan, name)
