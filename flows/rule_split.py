@@ -1,27 +1,31 @@
-"""Finish a check on two cores: once the site and parcel models are built, the check
-forks. This process builds the floor plans' model and runs the rules that read it; the
-child runs every other rule meanwhile, and its outcomes come back pickled through a pipe.
+"""Finish a check on two cores. Once every drawing is read, the check forks:
 
-Why: the floor model and the rules are the last ≈ 0.8 s of an L package's check and ran
-on one core while the drawing reader sat idle. Why fork: the child gets the whole context
-(the parsed package, the typed tables, the site and parcel models; ≈ 250 MB on L) for
-nothing. Sending it to a process costs more than it saves (measured on L: pickling the
-package 0.07 s, unpickling it 0.12 s).
+- the child types the report, judges the envelope, the CRS and the site and parcel
+  models, sends them back (the *prelude*), then runs every rule that does not read the
+  floor plans' model and sends their outcomes;
+- this process meanwhile builds the floor plans' model, takes the prelude, and runs
+  :data:`FLOOR_RULES`, the rules that read that model.
 
-Which rule runs where: :data:`FLOOR_RULES` read the floor plans' model and run here, after
-it is built. In the child that model is absent: a rule that reaches for it (one missing
-from the list, or one that does so only for some packages) stops there and is handed back,
-to run here once the model exists. So the list only decides speed, never a finding.
+Why: typing the report, the models and the rules were the last ≈ 1.0 s of an L package's
+check, on one core while the drawing reader sat idle. Why fork: the child gets the parsed
+package (≈ 250 MB of frames on L) for nothing; sending it to a process would cost more
+than it saves (measured on L: pickling it 0.07 s, unpickling 0.12 s). What comes back is
+small: the typed tables (2.4 MB, 0.01 s each way), the site and parcel models, findings.
+
+Which rule runs where decides speed, never a finding: in the child the floor plans' model
+is absent, and a rule that reaches for it (one missing from :data:`FLOOR_RULES`, or one
+that does so only for some packages) stops there and is handed back, to run here.
 
 When: only on Linux and only when this process runs no other Python thread — forking a
-threaded process can leave a lock held forever in the child. So a Prefect flow (its engine
-runs threads), any caller with threads and a caller that allows no extra process
-(``workers`` = 0) do it all in process. ``duoce check`` qualifies: its drawing readers'
+threaded process can leave a lock held forever in the child. So a Prefect flow (its
+engine runs threads), any caller with threads and a caller that allows no extra process
+(``workers`` = 0) run every step here. ``duoce check`` qualifies: its drawing readers'
 threads have ended by then and its progress line refreshes without a thread.
 
 Nothing is lost if the child fails: if it dies, sends something unreadable or takes far
-longer than this process took for its own share, it is killed and its rules are run here.
-The outcome is that of :func:`schemas.check.run_in_process`, rule for rule, in order.
+longer than this process took for its own share, it is killed and what it did not deliver
+is done here. The outcome is that of :func:`schemas.check.run_in_process`, finding for
+finding, in the same order.
 """
 
 from __future__ import annotations
@@ -33,27 +37,28 @@ import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from schemas.check import Rule, RuleRun, Runner, run_in_process, run_rule, run_rules
+from schemas.check import Outcome, Rule, RuleRun, Runner, Steps, run_in_process, run_rule, run_rules
 from schemas.context import Context
-from schemas.findings import Finding
+from schemas.crs import Zone
+from schemas.drawings import Geometry
+from schemas.tables import Tables
 
-__all__ = ["FLOOR_RULES", "can_fork", "split_runner"]
+__all__ = ["FLOOR_RULES", "can_fork", "split_runner", "split_steps"]
 
 _log = logging.getLogger(__name__)
 # the rules that read the floor plans' model (module.rule): they run in this process
 FLOOR_RULES = frozenset(
     {"property.drawn_area", "property.unit_polygons", "property.unit_positions", "property.balconies", "cross.storeys_vs_plan"}
 )
-MIN_WAIT = 30.0  # s: the child is given at least this long to answer …
+MIN_WAIT = 30.0  # s: the child is given at least this long for each answer …
 WAIT_FACTOR = 4.0  # … or this many times what this process took for its own share
-
-Floors = Callable[[], list[Finding]]
+_LENGTH = struct.Struct("!Q")  # each message: its length, then its pickle
 
 
 def can_fork() -> bool:
@@ -63,39 +68,52 @@ def can_fork() -> bool:
 
 def split_runner(processes: int) -> Runner:
     """A :data:`schemas.check.Runner` that may use up to ``processes`` extra processes
-    (0: none, all runs in process; more than one is used as one)."""
-    return split_rules if processes >= 1 else run_in_process
+    (0: none, every step here; more than one is used as one)."""
+    return split_steps if processes >= 1 else run_in_process
 
 
-def split_rules(rules: list[Rule], ctx: Context, floors: Floors) -> tuple[list[Finding], list[RuleRun]]:
-    """The floor plans' model and :data:`FLOOR_RULES` here, the other rules in a forked
-    child; see the module's docstring."""
-    here = [i for i, rule in enumerate(rules) if _name(rule) in FLOOR_RULES]
-    there = [i for i in range(len(rules)) if i not in set(here)]
-    if not there or not can_fork():
-        return run_in_process(rules, ctx, floors)
-    built = ctx.geometry.floors
-    ctx.geometry.floors = _ELSEWHERE  # what the child sees
-    try:
-        child = _Child.start([rules[i] for i in there], ctx)
-    finally:
-        ctx.geometry.floors = built
+def split_steps(steps: Steps) -> Outcome:
+    """The steps over this process and a forked child; see the module's docstring."""
+    settled = steps.settle()  # first: the child must inherit every drawing
+    here = [i for i, rule in enumerate(steps.rules) if _name(rule) in FLOOR_RULES]
+    there = [i for i in range(len(steps.rules)) if i not in set(here)]
+    child = _Child.start(steps, [steps.rules[i] for i in there]) if there and can_fork() else None
     if child is None:
-        return run_in_process(rules, ctx, floors)
-    outcome: dict[int, RuleRun] = {}
+        return _here(steps, settled)
     try:
         started = time.monotonic()
-        found = floors()
-        outcome.update(zip(here, run_rules([rules[i] for i in here], ctx), strict=True))
-        got = child.result(len(there), max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started)))
+        floors, floored = steps.floors()
+        prelude = child.receive(_is_prelude, max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started)))
+        if prelude is None:
+            child.end()
+            tables, typed = steps.type()
+            zone, geometry, judged = steps.judge(tables)
+        else:
+            tables, typed, zone, geometry, judged = prelude
+        geometry.floors = floors
+        ctx = steps.context(tables, zone, geometry)
+        runs = dict(zip(here, run_rules([steps.rules[i] for i in here], ctx), strict=True))
+        theirs = None
+        if prelude is not None:
+            wait = max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started))
+            theirs = child.receive(lambda got: _are_runs(got, len(there)), wait)
     finally:
         child.end()
-    if got is None:
-        _log.warning("the rule process failed; its %d rules are run here", len(there))
-        got = [None] * len(there)
-    for i, run in zip(there, got, strict=True):
-        outcome[i] = run if run is not None else run_rule(rules[i], ctx)  # None: handed back
-    return found, [outcome[i] for i in range(len(rules))]
+    if theirs is None:
+        _log.warning("the rule process failed; its work is done here")
+        theirs = [None] * len(there)
+    for i, run in zip(there, theirs, strict=True):
+        runs[i] = run if run is not None else run_rule(steps.rules[i], ctx)  # None: handed back
+    return Outcome(tables, zone, geometry, typed + settled + judged + floored, [runs[i] for i in range(len(steps.rules))])
+
+
+def _here(steps: Steps, settled: list) -> Outcome:
+    """Every step in this process, the drawings already settled."""
+    tables, typed = steps.type()
+    zone, geometry, judged = steps.judge(tables)
+    geometry.floors, floored = steps.floors()
+    runs = run_rules(steps.rules, steps.context(tables, zone, geometry))
+    return Outcome(tables, zone, geometry, typed + settled + judged + floored, runs)
 
 
 def _name(rule: Rule) -> str:
@@ -109,7 +127,7 @@ class _FloorsElsewhere(BaseException):
 
 
 class _Elsewhere:
-    """The floor plans' model as the child sees it: not built yet."""
+    """The floor plans' model as the child sees it: built in the other process."""
 
     def _absent(self, *args: object, **kwargs: object) -> NoReturn:
         raise _FloorsElsewhere
@@ -117,17 +135,15 @@ class _Elsewhere:
     __getitem__ = __iter__ = __len__ = __contains__ = __bool__ = get = items = keys = values = _absent
 
 
-_ELSEWHERE = _Elsewhere()
-
-
 class _Child:
-    """A forked process computing some rules' outcomes and writing them to a pipe."""
+    """A forked process doing the child's share and writing its messages to a pipe."""
 
     def __init__(self, pid: int, fd: int) -> None:
-        self.pid, self.fd, self.status = pid, fd, None
+        self.pid, self.fd = pid, fd
+        self.reaped = False
 
     @classmethod
-    def start(cls, rules: list[Rule], ctx: Context) -> _Child | None:
+    def start(cls, steps: Steps, rules: list[Rule]) -> _Child | None:
         try:
             read_fd, write_fd = os.pipe()
         except OSError:
@@ -135,68 +151,85 @@ class _Child:
         gc.freeze()  # the child's collector then leaves the inherited objects (their pages) alone
         try:
             pid = os.fork()
-        except OSError as exc:  # no process to spare (limits): run them all here
+        except OSError as exc:  # no process to spare (limits): do it all here
             _log.debug("no rule process: %s", exc)
+            gc.unfreeze()
             os.close(read_fd)
             os.close(write_fd)
-            gc.unfreeze()
             return None
         if pid == 0:  # pragma: no cover - the child (its outcome is tested through the parent)
-            _serve(rules, ctx, read_fd, write_fd)
+            _serve(steps, rules, read_fd, write_fd)
         gc.unfreeze()
         os.close(write_fd)
         return cls(pid, read_fd)
 
-    def result(self, count: int, timeout: float) -> list[RuleRun | None] | None:
-        """The child's outcomes for ``count`` rules (None for a rule handed back), or None
-        if it failed or timed out."""
+    def receive(self, valid, timeout: float) -> Any:
+        """The child's next message if it comes within ``timeout`` s and ``valid`` accepts
+        it, else None (and the child is let go)."""
         deadline = time.monotonic() + timeout
-        chunks: list[bytes] = []
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                    _log.warning("the rule process did not answer within %.0f s", timeout)
-                    return None
-                chunk = os.read(self.fd, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            _, status = os.waitpid(self.pid, 0)
-            self.status = status
-            if status != 0:
-                return None
-            got = pickle.loads(b"".join(chunks))
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+            head = self._read(_LENGTH.size, deadline)
+            body = self._read(_LENGTH.unpack(head)[0], deadline) if head is not None else None
+            got = pickle.loads(body) if body is not None else None
+        except Exception:  # noqa: BLE001 — an unreadable answer is no answer
             _log.debug("reading the rule process failed", exc_info=True)
+            got = None
+        if got is None or not valid(got):
+            self.end()
             return None
-        return got if _well_formed(got, count) else None
+        return got
+
+    def _read(self, size: int, deadline: float) -> bytes | None:
+        chunks, left = [], size
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([self.fd], [], [], wait)[0]:
+                _log.warning("the rule process did not answer in time")
+                return None
+            chunk = os.read(self.fd, min(left, 1 << 20))
+            if not chunk:  # it ended before saying all
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
 
     def end(self) -> None:
-        """Close the pipe; kill and reap the child unless it has been reaped."""
+        """Close the pipe; kill and reap the child (it has nothing more to say)."""
+        if self.reaped:
+            return
+        self.reaped = True
         with contextlib.suppress(OSError):
             os.close(self.fd)
-        if self.status is None:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(self.pid, 0)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
 
 
-def _serve(rules: list[Rule], ctx: Context, read_fd: int, write_fd: int) -> None:  # pragma: no cover
-    """The child: compute, send, and end at once (no atexit, no parent's finally blocks)."""
+def _serve(steps: Steps, rules: list[Rule], read_fd: int, write_fd: int) -> None:  # pragma: no cover
+    """The child: the prelude, then the rules' outcomes (None for a rule handed back);
+    then it ends at once (no atexit, none of the parent's finally blocks)."""
     code = 1
     try:
         os.close(read_fd)
-        data = pickle.dumps([_try(rule, ctx) for rule in rules], protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view) :]
+        tables, typed = steps.type()
+        zone, geometry, judged = steps.judge(tables)
+        _send(write_fd, (tables, typed, zone, geometry, judged))
+        geometry.floors = _Elsewhere()
+        ctx = steps.context(tables, zone, geometry)
+        _send(write_fd, [_try(rule, ctx) for rule in rules])
         code = 0
-    except BaseException:  # noqa: BLE001 — whatever happens, the parent runs them itself
+    except BaseException:  # noqa: BLE001 — whatever happens, the parent does it itself
         pass
     finally:
         os._exit(code)
+
+
+def _send(fd: int, message: object) -> None:  # pragma: no cover - in the child
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _try(rule: Rule, ctx: Context) -> RuleRun | None:  # pragma: no cover - in the child
@@ -207,7 +240,19 @@ def _try(rule: Rule, ctx: Context) -> RuleRun | None:  # pragma: no cover - in t
         return None
 
 
-def _well_formed(got: object, count: int) -> bool:
+def _is_prelude(got: object) -> bool:
+    return (
+        isinstance(got, tuple)
+        and len(got) == 5
+        and isinstance(got[0], Tables)
+        and isinstance(got[1], list)
+        and isinstance(got[2], Zone)
+        and isinstance(got[3], Geometry)
+        and isinstance(got[4], list)
+    )
+
+
+def _are_runs(got: object, count: int) -> bool:
     return (
         isinstance(got, list)
         and len(got) == count

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     backend: Literal["local", "dask"] = "local"  # task runner for many packages (rerun)
     dask_address: str | None = None  # an existing Dask scheduler; None starts a local cluster
     postgis_dsn: str | None = None  # also publish products to PostGIS when set
-    read_workers: int | None = None  # processes reading drawings (None: one per core; 0: none)
+    read_workers: int | None = None  # extra processes: drawing readers, the rule split (None: one per spare core; 0: none)
 
 
 def get_settings(**overrides) -> Settings:

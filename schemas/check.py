@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from schemas.catalogue import RULESET_VERSION
 from schemas.context import Context
 from schemas.crs import Zone, check_crs
-from schemas.drawings import Geometry, drawing_geometry, floor_geometry
+from schemas.drawings import FloorPlan, Geometry, drawing_geometry, floor_geometry
 from schemas.envelope import check_envelope
 from schemas.findings import Finding, count_by_severity
 from schemas.package import Package
@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 
 Rule = Callable[[Context], list[Finding]]
 RuleRun = tuple[list[Finding], str | None]  # a rule's findings, or the traceback that stopped it
-# runner(rules, ctx, floors): ``floors()`` completes ctx.geometry with the floor plans and
-# returns their drawing findings; it must be called before a rule reads the floor plans.
-# Gives those findings and each rule's outcome, in the order of the rules.
-Runner = Callable[[list[Rule], Context, Callable[[], list[Finding]]], tuple[list[Finding], list[RuleRun]]]
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 DOMAIN_ORDER = ["package", "report", "drawing", "crs", "cadastral", "property", "planning", "cross"]
 
@@ -77,12 +73,74 @@ def run_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
     return [run_rule(rule, ctx) for rule in rules]
 
 
-def run_in_process(
-    rules: list[Rule], ctx: Context, floors: Callable[[], list[Finding]]
-) -> tuple[list[Finding], list[RuleRun]]:
-    """The default :data:`Runner`: the floor plans' model, then every rule, here."""
-    found = floors()
-    return found, run_rules(rules, ctx)
+@dataclass
+class Steps:
+    """The work left once a package is open, step by step, so that a :data:`Runner` may
+    order it or spread it over processes (``flows.rule_split``). Run as
+    :func:`run_in_process` runs them, they give what a check always gave.
+
+    - :meth:`type` needs the report only; :meth:`settle` the drawings' readers;
+    - :meth:`judge` needs both (and may replace frames of the tables: the CRS step);
+    - :meth:`floors` needs the drawings only;
+    - the rules need all: the context with the floor plans' model.
+    """
+
+    pkg: Package
+    profile: Profile
+    rules: list[Rule]
+
+    def type(self) -> tuple[Tables, list[Finding]]:
+        """The report's tables typed."""
+        # without a report at all PKG-008 has said so; do not add an RPT-001 per sheet
+        unreadable = {f.object.sheet.strip() for f in self.pkg.findings if f.code == "PKG-008" and f.object.sheet}
+        return type_tables(
+            self.pkg.tables, self.profile, report_present=self.pkg.report_form is not None, unreadable=unreadable
+        )
+
+    def settle(self) -> list[Finding]:
+        """The drawings, read meanwhile in worker processes (``parsers.pool``)."""
+        return self.pkg.settle()
+
+    def judge(self, tables: Tables) -> tuple[Zone, Geometry, list[Finding]]:
+        """The envelope, the CRS, and the site and parcel models (no floor plans yet)."""
+        findings = check_envelope(self.pkg, tables)
+        zone, found = check_crs(tables, self.pkg.drawings, self.profile)
+        findings += found
+        geometry, found = drawing_geometry(self.pkg, self.profile, floors=False)
+        return zone, geometry, findings + found
+
+    def floors(self) -> tuple[dict[str, FloorPlan], list[Finding]]:
+        """The floor plans' model."""
+        return floor_geometry(self.pkg, self.profile)
+
+    def context(self, tables: Tables, zone: Zone, geometry: Geometry) -> Context:
+        return Context(self.pkg, tables, geometry, zone, self.profile)
+
+
+@dataclass
+class Outcome:
+    """What the steps gave: ``findings`` in the order type, settle, judge, floors; ``runs``
+    each rule's, in the order of the rules."""
+
+    tables: Tables
+    zone: Zone
+    geometry: Geometry
+    findings: list[Finding]
+    runs: list[RuleRun]
+
+
+Runner = Callable[[Steps], Outcome]
+
+
+def run_in_process(steps: Steps) -> Outcome:
+    """The default :data:`Runner`: every step here, the report typed while the drawings'
+    readers still read."""
+    tables, typed = steps.type()
+    settled = steps.settle()
+    zone, geometry, judged = steps.judge(tables)
+    geometry.floors, floored = steps.floors()
+    runs = run_rules(steps.rules, steps.context(tables, zone, geometry))
+    return Outcome(tables, zone, geometry, typed + settled + judged + floored, runs)
 
 
 def apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:
@@ -114,8 +172,8 @@ def run_checks(
 ) -> CheckResult:
     """Every rule over one parsed package; a failing rule never stops the others.
 
-    ``runner`` builds the floor plans' model and runs the survey rules (the flows may
-    spread that work over two processes: ``flows.rule_split``)."""
+    ``runner`` runs the :class:`Steps` left once the package is open (the flows may
+    spread them over two processes: ``flows.rule_split``)."""
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
@@ -123,29 +181,15 @@ def run_checks(
         zone = Zone(None, profile.epsg, 0, 0)
         verdict = decide(findings, profile, now.date())
         return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
-    # without a report at all PKG-008 has said so; do not add an RPT-001 per sheet
-    unreadable = {f.object.sheet.strip() for f in pkg.findings if f.code == "PKG-008" and f.object.sheet}
-    tables, found = type_tables(pkg.tables, profile, report_present=pkg.report_form is not None, unreadable=unreadable)
-    findings += found
-    findings += pkg.settle()  # drawings read meanwhile in worker processes (parsers.pool)
-    findings += check_envelope(pkg, tables)
-    zone, found = check_crs(tables, pkg.drawings, profile)
-    findings += found
-    geometry, found = drawing_geometry(pkg, profile, floors=False)
-    findings += found
-    ctx = Context(pkg, tables, geometry, zone, profile)
-
-    def floors() -> list[Finding]:
-        geometry.floors, found = floor_geometry(pkg, profile)
-        return found
-
-    found, runs = runner(rule_modules(), ctx, floors)
-    findings += found
+    done = runner(Steps(pkg, profile, rule_modules()))
+    findings += done.findings
     errors: list[str] = []
-    for found, error in runs:
+    for found, error in done.runs:
         findings += found
         if error is not None:
             errors.append(error)
     findings = sorted(apply_profile(findings, profile), key=sort_key)
     verdict = decide(findings, profile, now.date())
-    return CheckResult(pkg, tables, geometry, zone, profile, findings, verdict, now, internal_errors=errors)
+    return CheckResult(
+        pkg, done.tables, done.geometry, done.zone, profile, findings, verdict, now, internal_errors=errors
+    )

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from flows import rule_split
+from schemas.drawings import Geometry
 
-# Writes one S package with a defect in each of cadastral, property, planning and cross,
-# checks it with the rules in process and split, and prints what came out.
+# Writes one S package with defects found by the report's typing, the CRS step and the
+# cadastral, property, planning and cross rules; checks it with every step in process and
+# split, and prints what came out.
 SCRIPT = r"""
 import json, os, sys, time, logging
 from pathlib import Path
@@ -33,7 +35,7 @@ import schemas.rules.cross as cross
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 out, case = Path(sys.argv[1]), sys.argv[2]
 model = build_model("S")
-for name in ("CAD-007", "PRP-006", "PLN-003", "XSV-004"):
+for name in ("RPT-003", "RPT-009", "CRS-005", "CAD-007", "PRP-006", "PLN-003", "XSV-004"):
     DEFECTS[name].apply(model)
 package = write(model, out / "pkg", report_format="xlsx", as_zip=False, dxf_version="R2010", dxf_encoding=None)
 
@@ -44,29 +46,32 @@ cross.RULES.append(broken)
 
 forks = []
 start = rule_split._Child.start
-def counted(rules, ctx):
+def counted(steps, rules):
     forks.append(len(rules))
-    return start(rules, ctx)
+    return start(steps, rules)
 rule_split._Child.start = counted
 
 handed_back = []
-result = rule_split._Child.result
-def answered(self, count, timeout):
-    got = result(self, count, timeout)
-    handed_back.append(None if got is None else sum(run is None for run in got))
+receive = rule_split._Child.receive
+def answered(self, valid, timeout):
+    got = receive(self, valid, timeout)
+    if isinstance(got, list):
+        handed_back.append(sum(run is None for run in got))
     return got
-rule_split._Child.result = answered
+rule_split._Child.receive = answered
 
 if case == "dies":
-    rule_split._serve = lambda rules, ctx, r, w: os._exit(3)
+    rule_split._serve = lambda steps, rules, r, w: os._exit(3)
+elif case == "dies-after-the-prelude":
+    rule_split._try = lambda rule, ctx: os._exit(3)
 elif case == "babbles":
-    def babble(rules, ctx, r, w):
-        os.write(w, b"not a pickle")
+    def babble(steps, rules, r, w):
+        os.write(w, b"not a pickle at all")
         os._exit(0)
     rule_split._serve = babble
 elif case == "hangs":
     rule_split.MIN_WAIT, rule_split.WAIT_FACTOR = 1.0, 1.0
-    def hang(rules, ctx, r, w):
+    def hang(steps, rules, r, w):
         time.sleep(600)
     rule_split._serve = hang
 
@@ -96,12 +101,12 @@ def _run(tmp_path: Path, case: str) -> tuple[dict, str]:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the rules are split by fork on Linux only")
-@pytest.mark.parametrize("case", ["ok", "dies", "babbles", "hangs"])
+@pytest.mark.parametrize("case", ["ok", "dies", "dies-after-the-prelude", "babbles", "hangs"])
 def test_split_rules_find_what_one_process_finds(tmp_path, case):
     got, log = _run(tmp_path, case)
     assert got["forks"] and all(n > 0 for n in got["forks"])  # the split check did fork
     codes = {f["code"] for f in got["alone"]}
-    assert {"CAD-007", "PRP-006", "PLN-003", "XSV-004"} <= codes, codes
+    assert {"RPT-003", "RPT-009", "CRS-005", "CAD-007", "PRP-006", "PLN-003", "XSV-004"} <= codes, codes
     assert got["split"] == got["alone"]  # same findings, same order
     assert got["verdicts"][0] == got["verdicts"][1] == "rejected"
     # the broken rule is reported as an internal error either way, once
@@ -115,24 +120,51 @@ def test_split_rules_find_what_one_process_finds(tmp_path, case):
         assert "the rule process failed" in log
 
 
-def test_a_threaded_process_runs_the_rules_itself(monkeypatch):
+class _Steps:
+    """Steps that record the order they are run in."""
+
+    def __init__(self, rules):
+        self.rules, self.calls = rules, []
+        self.pkg = None
+
+    def type(self):
+        self.calls.append("type")
+        return "tables", []
+
+    def settle(self):
+        self.calls.append("settle")
+        return []
+
+    def judge(self, tables):
+        self.calls.append("judge")
+        return "zone", Geometry(), []
+
+    def floors(self):
+        self.calls.append("floors")
+        return {}, []
+
+    def context(self, tables, zone, geometry):
+        return "ctx"
+
+
+def test_a_threaded_process_does_every_step_itself(monkeypatch):
     """With a second Python thread alive no fork is made (a lock could be held forever)."""
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
     try:
         assert not rule_split.can_fork()
-        monkeypatch.setattr(rule_split._Child, "start", classmethod(lambda cls, rules, ctx: pytest.fail("forked")))
-        calls = []
+        monkeypatch.setattr(rule_split._Child, "start", classmethod(lambda cls, steps, rules: pytest.fail("forked")))
 
         def rule(ctx):
-            calls.append(ctx)
+            steps.calls.append(ctx)
             return []
 
         rule.__module__ = "schemas.rules.cadastral"
-        found, runs = rule_split.split_rules([rule, rule], "ctx", lambda: calls.append("floors") or [])
-        assert (found, runs) == ([], [([], None), ([], None)])
-        assert calls == ["floors", "ctx", "ctx"]  # the floor model first, as in process
+        steps = _Steps([rule, rule])
+        done = rule_split.split_steps(steps)
+        assert done.runs == [([], None), ([], None)]
+        assert steps.calls == ["settle", "type", "judge", "floors", "ctx", "ctx"]
     finally:
         stop.set()
         thread.join()
@@ -141,7 +173,7 @@ def test_a_threaded_process_runs_the_rules_itself(monkeypatch):
 def test_the_floor_model_is_out_of_reach_in_the_child():
     """Any use of the absent floor model stops the rule (a BaseException: no rule's
     ``except Exception`` swallows it)."""
-    absent = rule_split._ELSEWHERE
+    absent = rule_split._Elsewhere()
     for use in (len, bool, iter, list, lambda m: m.get("0001"), lambda m: m.items(), lambda m: "0001" in m, lambda m: m["0001"]):
         with pytest.raises(rule_split._FloorsElsewhere):
             try:
@@ -154,4 +186,4 @@ def test_no_extra_process_means_the_plain_runner():
     from schemas.check import run_in_process
 
     assert rule_split.split_runner(0) is run_in_process
-    assert rule_split.split_runner(1) is rule_split.split_rules
+    assert rule_split.split_runner(1) is rule_split.split_steps
