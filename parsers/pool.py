@@ -47,6 +47,7 @@ _log = logging.getLogger(__name__)
 MIN_FILES = 4  # fewer drawings are read in process: a worker costs more than it saves
 MIN_BYTES = 2 * 1024 * 1024  # ditto for less DXF than this in all
 MAX_WORKERS = 3
+READER_THREAD = "duoce-drawing-reader"  # the name of each worker's feeding thread here
 
 Job = tuple[str, Path, str]  # drawing key, file, package-relative name
 Read = tuple["Drawing", list["Finding"]]
@@ -97,7 +98,7 @@ class Readers:
         for worker in idle:
             _end(worker)
         for worker in workers:
-            worker.thread = threading.Thread(target=pending.feed, args=(worker,), daemon=True, name="duoce-drawing-reader")
+            worker.thread = threading.Thread(target=pending.feed, args=(worker,), daemon=True, name=READER_THREAD)
             worker.thread.start()
             pending.workers.append(worker)
         return pending

@@ -8,15 +8,21 @@ Prefect harness): so each case runs in a fresh interpreter, which reports back a
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows import rule_split
+from parsers import pool
 from schemas.drawings import Geometry
+from schemas.findings import Finding, Place
 
 # Writes one S package with defects found by the report's typing, the CRS step and the
 # cadastral, property, planning and cross rules; checks it with every step in process and
@@ -52,13 +58,12 @@ def counted(steps, rules):
 rule_split._Child.start = counted
 
 handed_back = []
-receive = rule_split._Child.receive
-def answered(self, valid, timeout):
-    got = receive(self, valid, timeout)
-    if isinstance(got, list):
-        handed_back.append(sum(run is None for run in got))
-    return got
-rule_split._Child.receive = answered
+unpack_runs = rule_split._unpack_runs
+def answered(got):
+    runs = unpack_runs(got)
+    handed_back.append(sum(run is None for run in runs))
+    return runs
+rule_split._unpack_runs = answered
 
 if case == "dies":
     rule_split._serve = lambda steps, rules, r, w: os._exit(3)
@@ -125,7 +130,7 @@ class _Steps:
 
     def __init__(self, rules):
         self.rules, self.calls = rules, []
-        self.pkg = None
+        self.pkg = SimpleNamespace(tables={})  # a report of no rows
 
     def type(self):
         self.calls.append("type")
@@ -164,10 +169,36 @@ def test_a_threaded_process_does_every_step_itself(monkeypatch):
         steps = _Steps([rule, rule])
         done = rule_split.split_steps(steps)
         assert done.runs == [([], None), ([], None)]
-        assert steps.calls == ["settle", "type", "judge", "floors", "ctx", "ctx"]
+        # in process, in the usual order: the report typed while the drawings' readers read
+        assert steps.calls == ["type", "settle", "judge", "floors", "ctx", "ctx"]
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the steps are split by fork on Linux only")
+def test_the_drawing_readers_threads_end_before_the_fork():
+    """Their threads are alive until the drawings are settled, which the split does first."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True, name=pool.READER_THREAD)
+    thread.start()
+    try:
+        assert rule_split.can_fork(ending=(pool.READER_THREAD,))
+        assert not rule_split.can_fork()
+    finally:
+        stop.set()
+        thread.join()
+    assert rule_split.can_fork() == (threading.active_count() == 1)
+
+
+def test_a_report_of_very_many_rows_is_checked_in_process(monkeypatch):
+    """Its findings could be as many as its rows: sending them would cost more than the
+    split saves, so every step runs here, the report typed while the drawings are read."""
+    monkeypatch.setattr(rule_split._Child, "start", classmethod(lambda cls, steps, rules: pytest.fail("forked")))
+    steps = _Steps([])
+    steps.pkg = SimpleNamespace(tables={"unit": range(rule_split.TYPE_HERE_ROWS + 1)})
+    rule_split.split_steps(steps)
+    assert steps.calls == ["type", "settle", "judge", "floors"]
 
 
 def test_the_floor_model_is_out_of_reach_in_the_child():
@@ -187,3 +218,41 @@ def test_no_extra_process_means_the_plain_runner():
 
     assert rule_split.split_runner(0) is run_in_process
     assert rule_split.split_runner(1) is rule_split.split_steps
+
+
+_texts = st.none() | st.text(max_size=8)
+_places = st.builds(
+    Place, sheet=_texts, row=st.none() | st.integers(1, 10**6), key=_texts, field=_texts,
+    file=_texts, layer=_texts, handle=_texts,
+)
+_points = st.none() | st.tuples(st.floats(allow_nan=False), st.floats(allow_nan=False))
+_findings = st.builds(
+    Finding, code=st.sampled_from(["RPT-003", "PRP-006", "XSV-004"]), severity=st.sampled_from(["error", "warning", "info"]),
+    domain=st.text(max_size=8), message=st.text(max_size=20), object=_places,
+    expected=st.none() | st.floats(allow_nan=False) | st.text(max_size=4), actual=st.none() | st.floats(allow_nan=False),
+    tolerance=st.none() | st.floats(allow_nan=False), location=_points, local=_points,
+)
+
+
+@given(st.lists(_findings, max_size=20))
+def test_findings_go_through_the_pipe_as_columns_unchanged(findings):
+    packed = rule_split._pack(findings)
+    assert rule_split._is_packed(packed)
+    assert rule_split._unpack(pickle.loads(pickle.dumps(packed))) == findings
+
+
+@given(st.lists(st.none() | st.tuples(st.lists(_findings, max_size=4), st.none() | st.text(max_size=10)), max_size=8))
+def test_rule_outcomes_go_through_the_pipe_unchanged(runs):
+    packed = rule_split._pack_runs(runs)
+    assert rule_split._are_runs(packed, len(runs))
+    assert rule_split._unpack_runs(pickle.loads(pickle.dumps(packed))) == runs
+
+
+def test_a_garbled_answer_is_refused():
+    good = rule_split._pack_runs([([], None), None])
+    assert rule_split._are_runs(good, 2)
+    assert not rule_split._are_runs(good, 3)
+    counts, errors, packed = good
+    assert not rule_split._are_runs(([5, None], errors, packed), 2)  # more findings than sent
+    assert not rule_split._are_runs(([0, None], [1, None], packed), 2)
+    assert not rule_split._is_packed((packed[0][:-1], packed[1]))
