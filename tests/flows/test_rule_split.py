@@ -177,18 +177,16 @@ def test_a_threaded_process_does_every_step_itself(monkeypatch):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the steps are split by fork on Linux only")
-def test_the_drawing_readers_threads_end_before_the_fork():
-    """Their threads are alive until the drawings are settled, which the split does first."""
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait, daemon=True, name=pool.READER_THREAD)
-    thread.start()
-    try:
-        assert rule_split.can_fork(ending=(pool.READER_THREAD,))
-        assert not rule_split.can_fork()
-    finally:
-        stop.set()
-        thread.join()
-    assert rule_split.can_fork() == (threading.active_count() == 1)
+def test_the_drawing_readers_threads_end_before_the_fork(monkeypatch):
+    """Their threads are alive until the drawings are settled, which the split does first;
+    any other thread forbids the fork."""
+    main = threading.main_thread()
+    reader = threading.Thread(name=pool.READER_THREAD)
+    other = threading.Thread(name="a caller's own thread")
+    for alive, early, late in (([main], True, True), ([main, reader], True, False), ([main, reader, other], False, False)):
+        monkeypatch.setattr(rule_split.threading, "enumerate", lambda alive=alive: alive)
+        assert rule_split.can_fork(ending=(pool.READER_THREAD,)) is early
+        assert rule_split.can_fork() is late
 
 
 def test_a_report_of_very_many_rows_is_checked_in_process(monkeypatch):
