@@ -55,7 +55,7 @@ def precheck(
 
     ``workers``: extra processes (None: one per spare core, see
     :func:`parsers.pool.read_workers`; 0: all in this process). They read the drawings
-    while the report is typed; then one of them runs half the rules
+    while the report is read; then one of them (a fork) shares the rest of the check
     (:mod:`flows.rule_split`). ``readers``: drawing readers started earlier by the caller
     (the CLI starts them before its imports).
     """

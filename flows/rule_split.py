@@ -92,13 +92,12 @@ def split_steps(steps: Steps) -> Outcome:
     there = [i for i in range(len(steps.rules)) if i not in set(here)]
     child = _Child.start(steps, [steps.rules[i] for i in there]) if there and can_fork() else None
     if child is None:
-        return _here(steps, settled)
+        return run_in_process(steps, settled)
     try:
         started = time.monotonic()
         floors, floored = steps.floors()
         prelude = child.receive(_is_prelude, max(MIN_WAIT, WAIT_FACTOR * (time.monotonic() - started)))
-        if prelude is None:
-            child.end()
+        if prelude is None:  # the child is gone: its share is done here
             tables, typed = steps.type()
             zone, geometry, judged = steps.judge(tables)
         else:
@@ -120,15 +119,6 @@ def split_steps(steps: Steps) -> Outcome:
     for i, run in zip(there, theirs, strict=True):
         runs[i] = run if run is not None else run_rule(steps.rules[i], ctx)  # None: handed back
     return Outcome(tables, zone, geometry, typed + settled + judged + floored, [runs[i] for i in range(len(steps.rules))])
-
-
-def _here(steps: Steps, settled: list) -> Outcome:
-    """Every step in this process, the drawings already settled."""
-    tables, typed = steps.type()
-    zone, geometry, judged = steps.judge(tables)
-    geometry.floors, floored = steps.floors()
-    runs = run_rules(steps.rules, steps.context(tables, zone, geometry))
-    return Outcome(tables, zone, geometry, typed + settled + judged + floored, runs)
 
 
 def _name(rule: Rule) -> str:
@@ -335,5 +325,5 @@ def _are_runs(got: object, count: int) -> bool:
         and len(counts) == len(errors) == count
         and all(n is None or (isinstance(n, int) and n >= 0) for n in counts)
         and all(e is None or isinstance(e, str) for e in errors)
-        and sum(n or 0 for n in counts) == len(packed[0][0] if packed[0] else [])
+        and sum(n or 0 for n in counts) == len(packed[0][0])
     )

@@ -132,11 +132,13 @@ class Outcome:
 Runner = Callable[[Steps], Outcome]
 
 
-def run_in_process(steps: Steps) -> Outcome:
+def run_in_process(steps: Steps, settled: list[Finding] | None = None) -> Outcome:
     """The default :data:`Runner`: every step here, the report typed while the drawings'
-    readers still read."""
+    readers still read (``settled``: their findings, when the caller has waited for them
+    already)."""
     tables, typed = steps.type()
-    settled = steps.settle()
+    if settled is None:
+        settled = steps.settle()
     zone, geometry, judged = steps.judge(tables)
     geometry.floors, floored = steps.floors()
     runs = run_rules(steps.rules, steps.context(tables, zone, geometry))
