@@ -220,7 +220,7 @@ def _serve(steps: Steps, rules: list[Rule], read_fd: int, write_fd: int) -> None
         tables, typed = steps.type()
         zone, geometry, judged = steps.judge(tables)
         _send(write_fd, (tables, _pack(typed), zone, geometry, _pack(judged)))
-        geometry.floors = _Elsewhere()
+        geometry.floors = _Elsewhere()  # type: ignore[assignment]  # a stand-in, by design
         ctx = steps.context(tables, zone, geometry)
         _send(write_fd, _pack_runs([_try(rule, ctx) for rule in rules]))
         code = 0

@@ -15,9 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from geopandas.array import GeometryArray
 from ezdxf.entities import DXFGraphic
 from ezdxf.tools.text import fast_plain_mtext, plain_text
+from geopandas.array import GeometryArray
 
 from parsers.bulge import flatten
 from parsers.dxf_encoding import Decoder

@@ -52,7 +52,7 @@ def test_workers_give_what_the_process_reads(sample_s, small_is_big, caplog):
     assert not pending.queue and len(pending.got) == len(jobs)
     got = pending.collect()
     assert [key for key, _ in got] == [key for key, _, _ in jobs]
-    for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
+    for (_key, read), (_, path, rel) in zip(got, jobs, strict=True):
         _same(read, read_drawing(path, rel))
     assert "stopped" not in caplog.text  # every file came from a worker
 
@@ -74,7 +74,7 @@ def test_a_worker_that_dies_loses_nothing(sample_s, small_is_big, caplog):
     assert pending.workers[0].lost is not None  # it died on the first file it was given
     got = pending.collect()
     assert "stopped" in caplog.text
-    for (key, read), (_, path, rel) in zip(got, jobs, strict=True):
+    for (_key, read), (_, path, rel) in zip(got, jobs, strict=True):
         _same(read, read_drawing(path, rel))
 
 

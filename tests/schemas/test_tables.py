@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.profile import load_profile
 from schemas import tables
+from schemas.profile import load_profile
 from schemas.tables import read_numbers, type_tables
 
 PROFILE = load_profile()
