@@ -12,6 +12,9 @@ What ezdxf varies between runs, and how each is pinned:
 - handles ($HANDSEED) are sequential per document: entities are added in model order;
 - line ends: the text goes through a StringIO (``\\n`` on every platform) and is encoded
   like ``Drawing.saveas`` does (the drawing's code page, ``dxfreplace`` errors).
+
+With ``autocad=True`` the text is then dressed as AutoCAD 2013 writes it (CRLF, an ANSI_936
+header over UTF-8 text, THUMBNAILIMAGE and ACDSDATA): see :mod:`sample_data.autocad`.
 """
 
 from __future__ import annotations
@@ -33,9 +36,12 @@ from ezdxf.sections.classes import REQ_R2004, REQUIRED_CLASSES
 from ezdxf.tools.codepage import tocodepage, toencoding
 from ezdxf.tools.juliandate import juliandate
 
+from sample_data.autocad import autocad_text
 from sample_data.model import Building, Label, ProjectModel
 
 DXF_VERSIONS = ("R2000", "R2004", "R2007", "R2010", "R2013", "R2018")
+AUTOCAD_VERSIONS = ("R2013", "R2018")  # the versions AutoCAD writes ACDSDATA in
+AUTOCAD_CODEPAGE_ENCODING = "gbk"  # $DWGCODEPAGE ANSI_936: a drawing made in a Chinese AutoCAD
 TEXT_STYLE = "HZ"  # a text style with a Chinese font, as Chinese CAD drawings carry
 MTEXT_FORMAT = "{{\\fSimSun|b0|i0|c134|p2;{}}}"  # inline font formatting a reader strips
 
@@ -44,17 +50,19 @@ PARCEL_LAYERS = {"ZD": 1, "JZD": 7, "JZX": 1}
 FLOOR_LAYERS = {"FC_C": 7, "FC_H": 4, "FC_GY": 3, "FC_YT": 6}
 
 
-def check_options(dxf_version: str, dxf_encoding: str | None) -> str | None:
+def check_options(dxf_version: str, dxf_encoding: str | None, autocad: bool = False) -> str | None:
     """Validate the DXF options; return the encoding name ezdxf maps to a code page.
 
     Raises
     ------
     ValueError
-        Unknown version, an encoding with R2007+ (always UTF-8), or an encoding without
-        a DXF code page.
+        Unknown version, an encoding with R2007+ (always UTF-8), an encoding without
+        a DXF code page, or AutoCAD style with a version other than R2013/R2018.
     """
     if dxf_version not in DXF_VERSIONS:
         raise ValueError(f"dxf_version must be one of {DXF_VERSIONS}, not {dxf_version!r}")
+    if autocad and dxf_version not in AUTOCAD_VERSIONS:
+        raise ValueError(f"AutoCAD style needs dxf_version {' or '.join(AUTOCAD_VERSIONS)}, not {dxf_version}")
     if dxf_encoding is None:
         return None
     if dxf_version not in ("R2000", "R2004"):
@@ -111,9 +119,13 @@ def _sort_classes(doc: Drawing) -> None:
     doc.classes.classes = OrderedDict((k, items[k]) for k in keys)
 
 
-def _to_bytes(doc: Drawing, moment: datetime, key: str) -> bytes:
+def _to_bytes(doc: Drawing, moment: datetime, key: str, autocad: bool = False) -> bytes:
     """The drawing as file bytes, with its dates set to ``moment`` (local time) and its
-    GUIDs derived from ``key`` (e.g. ``<project_id>/drawings/site.dxf``)."""
+    GUIDs derived from ``key`` (e.g. ``<project_id>/drawings/site.dxf``). ``autocad``:
+    as AutoCAD 2013 writes it (:mod:`sample_data.autocad`; the header's code page ANSI_936,
+    the text still UTF-8)."""
+    if autocad:
+        doc.encoding = AUTOCAD_CODEPAGE_ENCODING  # R2007+: sets $DWGCODEPAGE only
     stamp = juliandate(moment.replace(tzinfo=None))
     guid = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"duoce-sample:{key}")).upper() + "}"
     _sort_classes(doc)
@@ -129,7 +141,11 @@ def _to_bytes(doc: Drawing, moment: datetime, key: str) -> bytes:
     doc._update_metadata = update_metadata  # type: ignore[method-assign]
     stream = io.StringIO()
     doc.write(stream)
-    return doc.encode(stream.getvalue())
+    text = stream.getvalue()
+    if autocad:
+        layout = doc.layouts.get("Model").dxf_layout.dxf.handle
+        text = autocad_text(text, layout)
+    return doc.encode(text)
 
 
 def _label(msp: Modelspace, label: Label, layer: str, height: float) -> None:
@@ -144,7 +160,7 @@ def _label(msp: Modelspace, label: Label, layer: str, height: float) -> None:
 
 
 @_pinned
-def site_dxf(model: ProjectModel, version: str, encoding: str | None) -> bytes:
+def site_dxf(model: ProjectModel, version: str, encoding: str | None, autocad: bool = False) -> bytes:
     """竣工规划核实总平面图: YDHX, DLHX, JZJD (with ``n#`` labels), LDFW; project CRS."""
     doc = _new(version, encoding, SITE_LAYERS)
     msp = doc.modelspace()
@@ -157,11 +173,11 @@ def site_dxf(model: ProjectModel, version: str, encoding: str | None) -> bytes:
         _label(msp, b.label, "JZJD", 1.5)
     for green in site.greens:
         msp.add_lwpolyline(green, close=True, dxfattribs={"layer": "LDFW"})
-    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/site.dxf")
+    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/site.dxf", autocad)
 
 
 @_pinned
-def parcel_dxf(model: ProjectModel, version: str, encoding: str | None) -> bytes:
+def parcel_dxf(model: ProjectModel, version: str, encoding: str | None, autocad: bool = False) -> bytes:
     """宗地图: ZD polygon (ZDDM label and SOUTH XDATA), JZD circles with J<n>, JZX lines."""
     doc = _new(version, encoding, PARCEL_LAYERS)
     doc.appids.add("SOUTH")
@@ -177,11 +193,13 @@ def parcel_dxf(model: ProjectModel, version: str, encoding: str | None) -> bytes
     pts = parcel.points
     for p, q in zip(pts, pts[1:] + pts[:1], strict=True):
         msp.add_line((p.y, p.x), (q.y, q.x), dxfattribs={"layer": "JZX"})
-    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/parcel.dxf")
+    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/parcel.dxf", autocad)
 
 
 @_pinned
-def floor_plan_dxf(model: ProjectModel, building: Building, version: str, encoding: str | None) -> bytes:
+def floor_plan_dxf(
+    model: ProjectModel, building: Building, version: str, encoding: str | None, autocad: bool = False
+) -> bytes:
     """分层分户图 of one building (local metres): per floor the FC_C frame and its label,
     FC_H units with 户号, FC_GY shared parts with names, FC_YT balconies with 封闭/未封闭."""
     doc = _new(version, encoding, FLOOR_LAYERS)
@@ -198,4 +216,4 @@ def floor_plan_dxf(model: ProjectModel, building: Building, version: str, encodi
     for part in building.shared_parts:
         msp.add_lwpolyline(part.ring, close=True, dxfattribs={"layer": "FC_GY"})
         _label(msp, part.label, "FC_GY", 0.35)
-    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/floors/{building.plan_name}.dxf")
+    return _to_bytes(doc, model.created, f"{model.project_id}/drawings/floors/{building.plan_name}.dxf", autocad)

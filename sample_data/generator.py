@@ -309,6 +309,7 @@ def write_package(
     as_zip: bool = False,
     dxf_version: str = "R2010",
     dxf_encoding: str | None = None,
+    autocad: bool = False,
 ) -> Path:
     """Write ``model`` as a package under the directory ``out``.
 
@@ -328,6 +329,10 @@ def write_package(
     dxf_encoding : str, optional
         Code page of R2000/R2004 drawings, e.g. "gbk" ($DWGCODEPAGE ANSI_936); None keeps
         ezdxf's default. R2007 and later are always UTF-8.
+    autocad : bool
+        Write every drawing as AutoCAD 2013+ does (:mod:`sample_data.autocad`): with
+        ``dxf_version`` "R2013" (AC1027) or "R2018" only; ``$DWGCODEPAGE`` ANSI_936 with
+        UTF-8 text, CRLF line ends, THUMBNAILIMAGE and ACDSDATA sections.
 
     Returns
     -------
@@ -338,7 +343,7 @@ def write_package(
 
     return write(
         model, Path(out), report_format=report_format, as_zip=as_zip,
-        dxf_version=dxf_version, dxf_encoding=dxf_encoding,
+        dxf_version=dxf_version, dxf_encoding=dxf_encoding, autocad=autocad,
     )
 
 

@@ -26,21 +26,22 @@ def render_files(
     report_format: str = "xlsx",
     dxf_version: str = "R2010",
     dxf_encoding: str | None = None,
+    autocad: bool = False,
 ) -> dict[str, bytes]:
     """Every file of the package but the manifest: package-relative path → bytes."""
     if report_format not in ("xlsx", "csv"):
         raise ValueError(f"report_format must be 'xlsx' or 'csv', not {report_format!r}")
-    encoding = check_options(dxf_version, dxf_encoding)
+    encoding = check_options(dxf_version, dxf_encoding, autocad)
     tables = report_tables(model)
     files: dict[str, bytes] = {}
     if report_format == "xlsx":
         files["report.xlsx"] = xlsx_bytes(tables, model.created, model.survey_org)
     else:
         files.update(csv_files(tables))
-    files["drawings/site.dxf"] = site_dxf(model, dxf_version, encoding)
-    files["drawings/parcel.dxf"] = parcel_dxf(model, dxf_version, encoding)
+    files["drawings/site.dxf"] = site_dxf(model, dxf_version, encoding, autocad)
+    files["drawings/parcel.dxf"] = parcel_dxf(model, dxf_version, encoding, autocad)
     for b in model.buildings:
-        files[f"drawings/floors/{b.plan_name}.dxf"] = floor_plan_dxf(model, b, dxf_version, encoding)
+        files[f"drawings/floors/{b.plan_name}.dxf"] = floor_plan_dxf(model, b, dxf_version, encoding, autocad)
     return files
 
 
@@ -69,6 +70,7 @@ def write(
     dxf_encoding: str | None,
     before_manifest: Callable[[dict[str, bytes]], None] | None = None,
     after_manifest: Callable[[dict[str, bytes]], None] | None = None,
+    autocad: bool = False,
 ) -> Path:
     """Write the package under ``out``; see :func:`sample_data.generator.write_package`.
 
@@ -76,7 +78,8 @@ def write(
     manifest is computed, and after (to break the manifest itself).
     """
     files = render_files(
-        model, report_format=report_format, dxf_version=dxf_version, dxf_encoding=dxf_encoding
+        model, report_format=report_format, dxf_version=dxf_version, dxf_encoding=dxf_encoding,
+        autocad=autocad,
     )
     if before_manifest:
         before_manifest(files)

@@ -24,6 +24,7 @@ import ezdxf
 import openpyxl
 import pyproj
 import pytest
+from ezdxf import recover
 from ezdxf.entities import Circle, Line, LWPolyline, MText, Text
 from shapely.geometry import LineString, Point, Polygon
 
@@ -436,6 +437,51 @@ def test_gbk_r2000_drawings(tmp_path: Path) -> None:
     assert read_dxf(pkg / "drawings" / "site.dxf").doc.header["$DWGCODEPAGE"] == "ANSI_936"
     default = make_package(tmp_path / "default", "S", dxf_version="R2000")
     assert read_dxf(default / "drawings" / "parcel.dxf").doc.header["$DWGCODEPAGE"] == "ANSI_1252"
+
+
+def _sections(raw: bytes) -> list[str]:
+    lines = raw.decode("utf-8").split("\r\n")
+    return [lines[i + 3] for i in range(0, len(lines) - 3, 2)
+            if lines[i].strip() == "0" and lines[i + 1] == "SECTION" and lines[i + 2].strip() == "2"]
+
+
+def test_autocad_style_drawings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--out", str(tmp_path / "acad"), "--autocad"]) == 0
+    pkg = tmp_path / "acad" / S_ID
+    assert str(pkg) in capsys.readouterr().out
+    plain = make_package(tmp_path / "plain", "S", dxf_version="R2013")
+    manifest = json.loads((pkg / "manifest.json").read_text("utf-8"))
+    on_disk = sha256_tree(pkg)
+    del on_disk["manifest.json"]
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == on_disk
+    assert on_disk.keys() == {k for k in sha256_tree(plain) if k != "manifest.json"}
+    for name in [k for k in on_disk if k.endswith(".dxf")]:
+        raw = (pkg / name).read_bytes()
+        assert raw.count(b"\n") == raw.count(b"\r\n") > 0  # CRLF, no bare LF
+        raw.decode("utf-8")  # R2007+: UTF-8 text although the code page is ANSI_936
+        assert _sections(raw) == ["HEADER", "CLASSES", "TABLES", "BLOCKS", "ENTITIES", "OBJECTS",
+                                  "THUMBNAILIMAGE", "ACDSDATA"]
+        doc, auditor = recover.readfile(pkg / name)
+        assert not auditor.errors and not auditor.fixes
+        assert doc.dxfversion == "AC1027" and doc.header["$DWGCODEPAGE"] == "ANSI_936"
+        assert [e.dxftype() for e in doc.acdsdata.entities] == ["ACDSSCHEMA"] * 5 + ["ACDSRECORD"]
+        (record,) = doc.acdsdata.acdsrecords
+        assert record.get_section("AcDbDs::ID").get_first_value(320) == \
+            doc.layouts.get("Model").dxf_layout.dxf.handle
+        # the same drawing as the plain R2013 one but for the code page and the envelope
+        text = raw.decode("utf-8").replace("\r\n", "\n")
+        text = text[: text.index("  0\nSECTION\n  2\nTHUMBNAILIMAGE")] + "  0\nEOF\n"
+        expected = (plain / name).read_text("utf-8")
+        assert text == expected.replace("$DWGCODEPAGE\n  3\nANSI_1252", "$DWGCODEPAGE\n  3\nANSI_936", 1)
+        assert len(ezdxf.readfile(pkg / name).modelspace()) == len(ezdxf.readfile(plain / name).modelspace())
+    plan = read_dxf(pkg / "drawings" / "floors" / "0001.dxf")
+    assert sorted(t for t, _ in plan.texts["FC_C"]) == sorted(f"{i}层" for i in range(1, 7))
+    again = make_package(tmp_path / "again", "S", dxf_version="R2013", autocad=True)
+    assert sha256_tree(again) == sha256_tree(pkg)
+    with pytest.raises(ValueError):
+        make_package(tmp_path / "bad", "S", dxf_version="R2010", autocad=True)
+    with pytest.raises(SystemExit):
+        cli_main(["--out", str(tmp_path / "bad"), "--autocad", "--gbk"])
 
 
 def test_csv_form_has_one_file_per_sheet(tmp_path: Path, s_pkg: Path) -> None:
