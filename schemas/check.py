@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from schemas.catalogue import RULESET_VERSION
 from schemas.context import Context
-from schemas.crs import Zone, check_crs
+from schemas.crs import Zone, check_crs, not_emptied
 from schemas.drawings import FloorPlan, Geometry, drawing_geometry, floor_geometry
 from schemas.envelope import check_envelope
 from schemas.findings import Finding, count_by_severity
@@ -107,7 +107,7 @@ class Steps:
         zone, found = check_crs(tables, self.pkg.drawings, self.profile)
         findings += found
         geometry, found = drawing_geometry(self.pkg, self.profile, floors=False)
-        return zone, geometry, findings + found
+        return zone, geometry, findings + not_emptied(found, self.pkg.drawings)
 
     def floors(self) -> tuple[dict[str, FloorPlan], list[Finding]]:
         """The floor plans' model."""

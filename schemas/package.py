@@ -58,6 +58,9 @@ class Drawing:
     encoding: str | None = None  # the code page used to decode text
     entity_count: int = 0  # modelspace entities read
     repairs: list[str] = field(default_factory=list)  # what recover mode fixed (DXF-002)
+    # required layers the CRS step emptied (their entities out of the zone, CRS-002 each):
+    # not "missing" (DXF-003), though nothing on them is measured
+    emptied: set[str] = field(default_factory=set)
 
     def layer_names(self) -> set[str]:
         return (
