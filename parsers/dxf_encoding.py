@@ -2,9 +2,11 @@
 
 R2004 and older DXF files are written in the code page of ``$DWGCODEPAGE`` (ANSI_936 = GBK
 from Chinese CAD); R2007+ are UTF-8. Chinese CAD often declares ANSI_1252 and writes GBK
-bytes anyway. We look at the raw bytes of every line that holds non-ASCII bytes, choose the
-encoding they really are in, and re-decode ezdxf's strings: ezdxf decodes with
-``errors="surrogateescape"``, so its strings turn back into the file's exact bytes.
+bytes anyway, and other programs write UTF-8 under any declaration. We look at the raw bytes
+of every line that holds non-ASCII bytes, choose the encoding they really are in
+(:func:`choose_encoding`: the contract's rules), and re-decode ezdxf's strings: ezdxf
+decodes with ``errors="surrogateescape"``, so its strings turn back into the file's exact
+bytes.
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ def ezdxf_encoding(acadver: str | None, codepage: str | None) -> str:
 @dataclass(frozen=True, slots=True)
 class EncodingChoice:
     """``loaded``: what ezdxf used; ``actual``: what the bytes are; ``reason``: the DXF-008
-    reason when the declaration is wrong, else None."""
+    reason when the declaration is wrong, else None; ``mixed``: the file is GBK (or the
+    declared multi-byte page) but some strings in it are UTF-8 (:func:`utf8_string`)."""
 
     loaded: str
     actual: str
     reason: str | None = None
+    mixed: bool = False
 
 
 def _gb2312_share(text: str) -> float:
@@ -59,6 +63,54 @@ def _gb2312_share(text: str) -> float:
         return 0.0
     dropped = len(text.encode("gbk")) - len(text.encode("gb2312", errors="ignore"))
     return 1.0 - (dropped / 2) / wide
+
+
+# Where the UTF-8 reading of GBK bytes lands, and real text in a Chinese drawing hardly
+# ever is: C1 controls, IPA and spacing modifiers, combining marks, Cyrillic to NKo,
+# private use. (GBK lead bytes C2–DF with a trail byte A1–BF are valid 2-byte UTF-8.)
+_SUSPECT = ((0x80, 0xA0), (0x250, 0x370), (0x400, 0x800), (0xE000, 0xF900))
+_SUSPECT_SHARE = 0.1
+# UTF-8 strings that may stand in a GBK file: the symbols and Latin letters of survey text
+_LATIN_SYMBOLS = frozenset("²³±°·×÷µμΩΔΦφπ√≤≥≈‰℃éèêëàáâäçñóòôöúùûüíìïāēěīǐōǒūǔǖǘǚǜ")
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return 0x4E00 <= code <= 0x9FFF or 0x3000 <= code <= 0x303F or 0xFF00 <= code <= 0xFFEF
+
+
+def _utf8_plausible(text: str) -> bool:
+    """True unless many non-ASCII characters of ``text`` are in :data:`_SUSPECT` ranges."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    wide = codes[codes >= 0x80]
+    if not len(wide):
+        return True
+    suspect = np.zeros(len(wide), dtype=bool)
+    for low, high in _SUSPECT:
+        suspect |= (wide >= low) & (wide < high)
+    return suspect.mean() <= _SUSPECT_SHARE
+
+
+def utf8_string(raw: bytes) -> str | None:
+    """``raw`` read as UTF-8 when it must be UTF-8 although the file around it is GBK.
+
+    Two kinds qualify: two or more CJK characters and nothing else non-ASCII (GBK text
+    forms such UTF-8 by accident about once in 10⁵ strings), or survey symbols and Latin
+    letters (:data:`_LATIN_SYMBOLS`) beside at least one ASCII letter or digit (``m²``,
+    ``±0.05``, ``30°``, ``café``). A lone ``³`` is GBK ``鲁`` and stays GBK.
+    """
+    if raw.isascii():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    wide = [c for c in text if not c.isascii()]
+    if all(_is_cjk(c) for c in wide):
+        return text if len(wide) >= 2 else None
+    if all(c in _LATIN_SYMBOLS for c in wide) and any(c.isascii() and c.isalnum() for c in text):
+        return text
+    return None
 
 
 def high_lines(data: bytes) -> bytes:
@@ -83,6 +135,19 @@ def _decodes(blob: bytes, encoding: str) -> str | None:
 def choose_encoding(data: bytes, acadver: str | None, codepage: str | None) -> EncodingChoice:
     """Choose the encoding of the text in an ASCII DXF.
 
+    R2007 and later are UTF-8 (GBK when the bytes are plainly GBK). R2004 and older, by
+    the contract's rules, judged on all lines holding non-ASCII bytes at once (one blob,
+    so that a short GBK string that happens to be valid UTF-8 does not decide):
+
+    1. the blob is valid UTF-8 (and its UTF-8 reading is not made of the odd scripts
+       GBK bytes turn into, while its GBK reading is common Chinese): UTF-8, whatever
+       ``$DWGCODEPAGE`` says; DXF-008 when the declared page is not UTF-8 (it would have
+       decoded these non-ASCII bytes differently);
+    2. else the declared page, or GBK when the declared page is single-byte and the blob
+       is common Chinese in GBK (DXF-008);
+    3. a GBK file (declared or found) in which some lines are UTF-8 by :func:`utf8_string`
+       is ``mixed``: those strings are read as UTF-8, the rest as GBK (DXF-008).
+
     Parameters
     ----------
     data : bytes
@@ -103,22 +168,30 @@ def choose_encoding(data: bytes, acadver: str | None, codepage: str | None) -> E
     as_utf8 = _decodes(blob, "utf-8")
     as_gbk = _decodes(blob, "gbk")
     gbk_plausible = as_gbk is not None and _gb2312_share(as_gbk) >= _SINGLE_BYTE_CJK_SHARE
-    said = "R2007 及以上版本应为 UTF-8" if modern else f"声明代码页 {codepage or 'ANSI_1252'}"
+    if modern:
+        said = "R2007 及以上版本的文字应为 UTF-8 编码"
+    elif codepage:
+        said = f"图中声明代码页 {codepage}"
+    else:
+        said = "图中未声明代码页（默认 ANSI_1252）"
     if declared == "utf-8":
         if as_utf8 is None and gbk_plausible:
-            return EncodingChoice(loaded, "gbk", f"{said}，实为 GBK")
+            return EncodingChoice(loaded, "gbk", f"{said}，文字实为 GBK 编码，已按 GBK 读取")
         return EncodingChoice(loaded, declared)
+    if as_utf8 is not None and (_utf8_plausible(as_utf8) or not gbk_plausible):
+        return EncodingChoice(loaded, "utf-8", f"{said}，文字实为 UTF-8 编码，已按 UTF-8 读取")
     if declared in _MULTIBYTE:
-        as_declared = _decodes(blob, declared)
-        if as_utf8 is not None and not (as_declared is not None and gbk_plausible):
-            return EncodingChoice(loaded, "utf-8", f"{said}，实为 UTF-8")
+        actual = declared
+    elif gbk_plausible:
+        actual = "gbk"
+    else:
         return EncodingChoice(loaded, declared)
-    # a single-byte code page: any byte string decodes, so look for what it really is
-    if gbk_plausible:
-        return EncodingChoice(loaded, "gbk", f"{said}，实为 GBK")
-    if as_utf8 is not None:
-        return EncodingChoice(loaded, "utf-8", f"{said}，实为 UTF-8")
-    return EncodingChoice(loaded, declared)
+    reason = f"{said}，文字实为 GBK 编码，已按 GBK 读取" if actual != declared else None
+    mixed = sum(utf8_string(line) is not None for line in blob.split(b"\n"))
+    if mixed:
+        also = f"其中 {mixed} 行文字为 UTF-8 编码，已按 UTF-8 读取"
+        reason = f"{reason}；{also}" if reason else f"{said}，{also}"
+    return EncodingChoice(loaded, actual, reason, mixed=bool(mixed))
 
 
 def unescape(text: str) -> str:
@@ -143,6 +216,13 @@ class Decoder:
         if text.isascii():
             return text
         loaded, actual = self.choice.loaded, self.choice.actual
+        if self.choice.mixed:
+            try:
+                utf8 = utf8_string(text.encode(loaded, "surrogateescape"))
+            except UnicodeEncodeError:  # characters from \U+ escapes
+                utf8 = None
+            if utf8 is not None:
+                return utf8
         if loaded == actual:
             try:
                 text.encode("utf-8")  # lone surrogates (undecodable bytes) raise here
@@ -156,7 +236,8 @@ class Decoder:
 
     def raw(self, value: bytes, layer: str = "", handle: str = "") -> str:
         """Decode a raw byte value the way ezdxf plus this decoder would."""
-        text = unescape(value.decode(self.choice.actual, "replace"))
+        utf8 = utf8_string(value) if self.choice.mixed else None
+        text = unescape(utf8 if utf8 is not None else value.decode(self.choice.actual, "replace"))
         if "\ufffd" in text:
             self.bad.append((layer, handle))
         return text

@@ -20,8 +20,9 @@ Kind = Literal["ascii", "binary", "dwg", "pdf", "zip", "empty", "other"]
 BINARY_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _DWG_MAGIC = re.compile(rb"AC(?:\d{4}|[12]\.\d)")  # AC1015 …, and the old AC1.50, AC2.10
 _FIRST_TAG = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*(\d+)[ \t]*\r?\n([^\r\n]*)")
-_EOF_TAIL = re.compile(rb"(?:\A|\n)[ \t]*0[ \t]*\r?\n[ \t]*EOF\Z")
 _TRAILING_JUNK = b" \t\r\n\x00\x1a"
+_EOF_LINE = re.compile(rb"[ \t]*(?P<eof>EOF)[ \t]*(?:\r?\n|(?=[\r\x00\x1a])|\Z)")
+_PREAMBLE = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t]*\r?\n)*")
 _ACADVER = re.compile(rb"\$ACADVER[ \t]*\r?\n[ \t]*1[ \t]*\r?\n([^\r\n]*)")
 _DWGCODEPAGE = re.compile(rb"\$DWGCODEPAGE[ \t]*\r?\n[ \t]*3[ \t]*\r?\n([^\r\n]*)")
 _ENDSEC = re.compile(rb"\n[ \t]*0[ \t]*\r?\nENDSEC[ \t]*\r?\n")
@@ -70,9 +71,41 @@ def sniff(data: bytes) -> Sniff:
 
 
 def has_eof(data: bytes) -> bool:
-    """True when the last tag of an ASCII DXF is ``0``/``EOF`` (trailing blanks, NULs and
-    the DOS end-of-file mark ^Z allowed)."""
-    return _EOF_TAIL.search(data[-256:].rstrip(_TRAILING_JUNK)) is not None
+    """True when an ASCII DXF holds a ``0``/``EOF`` tag; whatever follows it (blanks, NULs,
+    ^Z, garbage, a second copy of the drawing) is not part of the drawing."""
+    return eof_end(data) is not None
+
+
+def eof_end(data: bytes) -> int | None:
+    """Offset just past the first ``0``/``EOF`` tag (its line end included), or None.
+
+    ezdxf stops reading at the first EOF tag and ignores what follows; so do we. A line
+    ``0`` followed by a line ``EOF`` can only be that tag: a value line ``0`` cannot be
+    followed by the group code line ``EOF``. The bytes are searched with ``bytes.find``
+    (fast); a text ``EOF`` costs one check.
+    """
+    at = data.find(b"EOF")
+    while at >= 0:
+        line = data.rfind(b"\n", 0, at) + 1
+        match = _EOF_LINE.match(data, line)
+        if match is not None and match.start("eof") == at and line > 0:
+            previous = data.rfind(b"\n", 0, line - 1) + 1
+            if data[previous:line].strip() == b"0":
+                return match.end()
+        at = data.find(b"EOF", at + 3)
+    return None
+
+
+def cut_after_eof(data: bytes) -> bytes:
+    """``data`` up to and including its first ``0``/``EOF`` tag (unchanged without one)."""
+    end = eof_end(data)
+    return data if end is None else data[:end]
+
+
+def skip_preamble(data: bytes) -> bytes:
+    """``data`` without a UTF-8 byte order mark and blank lines before the first tag, which
+    ezdxf's loaders take for an invalid group code."""
+    return data[_PREAMBLE.match(data).end() :]
 
 
 def close_truncated(data: bytes) -> bytes:
