@@ -19,15 +19,15 @@ from ezdxf.entities import DXFGraphic
 from ezdxf.tools.text import fast_plain_mtext, plain_text
 from geopandas.array import GeometryArray
 
-from parsers.bulge import flatten
+from parsers.bulge import arc_points, flatten, ocs_to_wcs
 from parsers.dxf_encoding import Decoder
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS, empty_frame
 
 CLOSE_TOLERANCE = 1e-9  # m: a last vertex this close to the first closes the ring
 NOT_FINITE = "坐标非数值"  # DXF-005 reasons for entities left out
 UNREADABLE = "实体数据损坏，无法读取"
-XDATA_APPID = "SOUTH"  # CASS stores the 宗地代码 as the first 1000 string under this appid
 EMPTY_LINE = shapely.from_wkt("LINESTRING EMPTY")
+_OPEN = ("LINE", "ARC")  # never closed, whatever their ends (a full-circle ARC included)
 
 
 @dataclass
@@ -143,17 +143,19 @@ def _to_wcs(entity: DXFGraphic, xy: np.ndarray, elevation: float) -> np.ndarray:
     return np.array([_xy(ocs.to_wcs((x, y, elevation))) for x, y in xy], dtype=float)
 
 
-def _xdata(entity: DXFGraphic, decode: Decoder, layer: str, handle: str) -> str | None:
+def _xdata(entity: DXFGraphic, decode: Decoder, layer: str, handle: str) -> tuple[str, ...] | None:
+    """Every group code 1000 string of every XDATA application, in file order (CASS writes
+    its feature code first and the 宗地代码 later under ``SOUTH``), or None."""
     xdata = entity.xdata
     if not xdata:
         return None
-    for appid, tags in xdata.data.items():
-        if appid.upper() == XDATA_APPID:
-            for code, value in tags:
-                if code == 1000:
-                    return decode(str(value), layer, handle)
-            return None
-    return None
+    strings = tuple(
+        decode(str(value), layer, handle)
+        for tags in xdata.data.values()
+        for code, value in tags
+        if code == 1000
+    )
+    return strings or None
 
 
 def read_entities(entities: Iterable[DXFGraphic], decode: Decoder) -> tuple[Rows, int]:
@@ -222,6 +224,19 @@ def _line(e, rows: Rows, handle: str, layer: str, decode: Decoder) -> bool:
     return True
 
 
+def _arc(e, rows: Rows, handle: str, layer: str, decode: Decoder) -> bool:
+    centre = e.dxf.center
+    xy, _ = arc_points(
+        np.array([_xy(centre)]), np.array([e.dxf.radius]), e.dxf.start_angle, e.dxf.end_angle
+    )
+    extrusion = np.array([tuple(e.dxf.get("extrusion", (0.0, 0.0, 1.0)))], dtype=float)
+    xy = ocs_to_wcs(xy, np.full(len(xy), float(centre[2])), np.repeat(extrusion, len(xy), axis=0))
+    if not _finite(xy):
+        return False
+    rows.add_shape(handle, layer, "ARC", xy, False, _xdata(e, decode, layer, handle))
+    return True
+
+
 def _point_like(attr: str, ocs: bool):
     def read(e, rows: Rows, handle: str, layer: str, decode: Decoder) -> bool:
         point = e.dxf.get(attr)
@@ -258,7 +273,10 @@ def _mtext(e, rows: Rows, handle: str, layer: str, decode: Decoder) -> bool:
     xy = _xy(e.dxf.insert)
     if not _finite(xy):
         return False
-    rows.add_text(handle, layer, "MTEXT", label_text("MTEXT", decode(e.text, layer, handle)), xy)
+    # columns (R2000-R2013: linked MTEXT entities, which ezdxf takes out of the modelspace;
+    # R2018: one text) are one text: the content of all columns, as in R2018
+    raw = e.all_columns_raw_content() if e.has_columns else e.text
+    rows.add_text(handle, layer, "MTEXT", label_text("MTEXT", decode(raw, layer, handle)), xy)
     return True
 
 
@@ -266,6 +284,7 @@ _READERS = {
     "LWPOLYLINE": _lwpolyline,
     "POLYLINE": _polyline,
     "LINE": _line,
+    "ARC": _arc,
     "CIRCLE": _point_like("center", ocs=True),
     "POINT": _point_like("location", ocs=False),
     "INSERT": _point_like("insert", ocs=True),

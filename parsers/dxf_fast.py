@@ -41,7 +41,8 @@ from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS, Drawing
 __all__ = ["read_dxf_fast"]
 
 _log = logging.getLogger(__name__)
-_SHAPES = (b"LWPOLYLINE", b"POLYLINE", b"LINE")
+_SHAPES = (b"LWPOLYLINE", b"POLYLINE", b"LINE", b"ARC")
+_OPEN = (b"LINE", b"ARC")  # never closed
 _POINTS = (b"CIRCLE", b"POINT", b"INSERT")
 _TEXTS = (b"TEXT", b"MTEXT")
 _MIN_VERSION = "AC1015"  # R2000: handles and subclass markers are always there
@@ -79,7 +80,7 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
     choice = choose_encoding(data, acadver, codepage)
     if choice.reason:
         return None
-    scan = scan_entities(data)
+    scan = scan_entities(data, acadver)
     if scan is None:
         return None
     try:
@@ -150,8 +151,12 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
     local = np.cumsum(mask) - 1
     arc_at = {int(local[p]): v for p, v in scan.arcs.items() if mask[p]}
     arc_rows = np.fromiter(arc_at, dtype=np.int64, count=len(arc_at))
+    arc_xy, arc_of = scan.arc_entities
+    arc_of = local[arc_of]  # every ARC is a shape row
     n = n.copy()
     n[arc_rows] = counts[arc_rows]  # GDAL's own arc vertices: replaced below
+    arc_entities = np.unique(arc_of)
+    n[arc_entities] = counts[arc_entities]
     if ((counts < n) | (counts > n + 1)).any():
         raise _Untrusted("vertex count differs")
     # keep the first n coordinates of each geometry (GDAL appends the closing vertex)
@@ -161,7 +166,7 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
     coords, index = coords[take], index[take]
     first = np.concatenate([[0], np.cumsum(n)[:-1]])
     last = first + n - 1
-    is_line = scan.types[mask] == b"LINE"
+    is_line = np.isin(scan.types[mask], _OPEN)
     ring = (n >= 2) & ~is_line
     repeat = np.zeros(len(g), dtype=bool)
     repeat[ring] = np.abs(coords[last[ring]] - coords[first[ring]]).max(axis=1) <= CLOSE_TOLERANCE
@@ -181,7 +186,15 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
         for row, xy, flag in zip(arc_rows.tolist(), flat, flags, strict=True):
             ring, closed[row] = finish_ring(xy, flag)
             lines[row] = shapely.linestrings(ring) if len(ring) >= 2 else EMPTY_LINE
-    xdata = [None if v is None else decode.raw(v) for v in scan.xdata[mask]]
+    if len(arc_entities):  # ARC entities: flattened by the scan, as on the ezdxf path
+        lines[arc_entities] = shapely.linestrings(
+            arc_xy, indices=np.searchsorted(arc_entities, arc_of)
+        )
+    raw: dict[bytes, str] = {}  # feature codes repeat: decode each once
+    xdata = [
+        None if v is None else tuple(raw.get(b) or raw.setdefault(b, decode.raw(b)) for b in v)
+        for v in scan.xdata[mask]
+    ]
     cols = {
         "handle": list(handles[mask]),
         "layer": list(layers[mask]),

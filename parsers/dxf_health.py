@@ -7,7 +7,9 @@ gives, findings included. So a file is taken only when
 - every tag is well formed: integer group codes, strict numbers (ezdxf reports each number
   it has to guess as an error), finite coordinates, point tags in x/y order, a section
   frame SECTION … ENDSEC … EOF with exactly one ENTITIES section;
-- every record has one hexadecimal, unique handle, every owner / pointer reference names a
+- every record has one hexadecimal, unique handle (the ACDSDATA and THUMBNAILIMAGE
+  sections of AutoCAD 2013+, whose records have none and which hold no entities, are left
+  to the skeleton audit below), every owner / pointer reference names a
   handle — outside the entities, one outside the entities (so a file whose objects refer
   to entities: groups, extension dictionaries, draw order, goes to ezdxf) —, layer names
   are valid, APPDATA and XDATA are well formed, entities are laid out in their subclasses
@@ -43,6 +45,10 @@ _IS_INT = np.zeros(_MAX_CODE, dtype=bool)
 _IS_INT[[c for c in INT16 | INT32 | INT64 | BYTES if c < _MAX_CODE]] = True
 _JUNK = b" \t\r\n\x00\x1a"
 _NOT_RECORDS = (b"SECTION", b"ENDSEC", b"EOF", b"ENDTAB", b"CLASS")
+#: Sections that hold no entities and whose records have no handle (AutoCAD 2013+ writes
+#: both): left to the skeleton audit, where ezdxf reads them as it would in the whole file.
+_DATA_SECTIONS = (b"ACDSDATA", b"THUMBNAILIMAGE")
+_IMAGE_SIZES = {(b"90", b"THUMBNAILIMAGE"), (b"94", b"ACDSDATA")}  # byte counts of images
 _REFERENCE_CODES = (330, 340, 350, 360)  # owner, pointer, ownership: must name a handle
 _HEX = b"0123456789ABCDEFabcdef"
 _TYPE_NAME = re.compile(rb"[A-Z0-9_]+\Z")
@@ -55,6 +61,7 @@ _HEAD = (5, 330, 360, 102)
 _MARKERS: dict[bytes, tuple[tuple[bytes | None, ...], ...]] = {
     b"LINE": ((b"AcDbLine",),),
     b"CIRCLE": ((b"AcDbCircle",),),
+    b"ARC": ((b"AcDbCircle", b"AcDbArc"),),
     b"POINT": ((b"AcDbPoint",),),
     b"LWPOLYLINE": ((b"AcDbPolyline",),),
     b"MTEXT": ((b"AcDbMText",),),
@@ -125,10 +132,27 @@ def healthy_tags(data: bytes) -> Tags:
     values[:] = lines[1::2]
     _check_numbers(codes, values)
     start, end = _entities_section(codes, values)
-    records = _Records(codes, values)
-    records.check(start, end)
+    # sections without modelspace entities or handles: ezdxf reads them in the skeleton
+    kept = _without_sections(codes, values, _DATA_SECTIONS)
+    records = _Records(codes[kept], values[kept])
+    shift = int(np.count_nonzero(~kept[:start]))
+    records.check(start - shift, end - shift)
     _check_skeleton(lines, start, end)
     return Tags(lines, codes, values, start, end)
+
+
+def _without_sections(
+    codes: np.ndarray, values: np.ndarray, names: tuple[bytes, ...]
+) -> np.ndarray:
+    """Per tag: False inside (and on the frame of) the sections called ``names``."""
+    keep = np.ones(len(codes), dtype=bool)
+    zero = np.flatnonzero(codes == 0)
+    frames = zero[(values[zero] == b"SECTION") | (values[zero] == b"ENDSEC")]
+    # frame checked by _entities_section: SECTION, ENDSEC alternate; the name follows SECTION
+    for begin, finish in zip(frames[0::2].tolist(), frames[1::2].tolist(), strict=True):
+        if values[begin + 1] in names:
+            keep[begin : finish + 1] = False
+    return keep
 
 
 def _check_numbers(codes: np.ndarray, values: np.ndarray) -> None:
@@ -292,8 +316,13 @@ class _Records:
         after = np.arange(len(codes)) > first_xdata[record]
         if (after & (codes < 1000)).any():
             raise Doubt("group codes after XDATA")
-        if (codes == 101).any():
-            raise Doubt("embedded objects")
+        embedded = codes == 101
+        if embedded.any():
+            # R2018 MTEXT keeps its columns in one embedded object (read by ezdxf, and by
+            # GDAL as the MTEXT it is); any other embedded object goes to ezdxf
+            mtext = self.tag_of(b"MTEXT") & (values == b"Embedded Object")
+            if (embedded & ~mtext).any() or (np.bincount(record[embedded]) > 1).any():
+                raise Doubt("embedded objects")
 
     def _check_sequences(self, in_entities: np.ndarray) -> None:
         """POLYLINE → VERTEX… SEQEND; INSERT with attributes → ATTRIB… SEQEND."""
@@ -472,16 +501,27 @@ def _check_skeleton(lines: list[bytes], start: int, end: int) -> None:
 
 
 def _skeleton_key(kept: list[bytes]) -> bytes:
-    """Digest of the skeleton with the values of :data:`_VOLATILE` header variables and of
-    DICTIONARYVAR objects (stored strings, e.g. a writer's time stamp) masked."""
+    """Digest of the skeleton with the values of :data:`_VOLATILE` header variables, of
+    DICTIONARYVAR objects (stored strings, e.g. a writer's time stamp) and the preview
+    images of :data:`_DATA_SECTIONS` and their sizes masked (binary data, checked here to be
+    hexadecimal: all ezdxf checks of it; the thumbnail differs from drawing to drawing)."""
     masked = list(kept)
-    record, volatile = b"", False
+    record, volatile, section = b"", False, b""
     for i in range(0, len(masked) - 1, 2):
         code = masked[i].strip()
         if code == b"0":
             record, volatile = masked[i + 1].strip(), False
+        elif code == b"2" and i >= 2 and masked[i - 1].strip() == b"SECTION":
+            section = masked[i + 1].strip()  # the section's name, right after SECTION
         elif code == b"9" and record == b"SECTION":
             volatile = masked[i + 1].strip() in _VOLATILE
+        elif code == b"310" and section in _DATA_SECTIONS:
+            value = masked[i + 1]
+            if len(value) % 2 or value.translate(None, _HEX):
+                raise Doubt("binary data that is not hexadecimal")
+            masked[i + 1] = b""
+        elif (code, section) in _IMAGE_SIZES:  # a number: checked by _check_numbers
+            masked[i + 1] = b""
         elif volatile or (code == b"1" and record == b"DICTIONARYVAR"):
             masked[i + 1] = b""
     return hashlib.blake2b(b"\n".join(masked), digest_size=20).digest()

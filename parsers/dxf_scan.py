@@ -14,7 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from ezdxf.entities.mtext import load_mtext_column_info, load_mtext_linked_column_handles
+from ezdxf.lldxf.const import DXFStructureError
+from ezdxf.lldxf.tags import NotFoundException, Tags, find_begin_and_end_of_encoded_xdata_tags
+from ezdxf.lldxf.types import DXFTag
 
+from parsers.bulge import arc_points, ocs_to_wcs
 from parsers.dxf_health import Doubt, healthy_tags, numbers
 
 _CHILDREN = (b"VERTEX", b"SEQEND", b"ATTRIB")
@@ -37,16 +42,28 @@ class EntityScan:
     layers: np.ndarray  # object: bytes
     flags: np.ndarray  # int64
     vertices: np.ndarray  # int64
-    xdata: np.ndarray  # object: bytes or None (first 1000 string under SOUTH)
-    texts: np.ndarray  # object: bytes or None (TEXT, MTEXT raw content)
+    xdata: np.ndarray  # object: tuple of bytes (every 1000 string, file order) or None
+    texts: np.ndarray  # object: bytes or None (TEXT, MTEXT raw content, all columns)
     centres: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     # (n, 2) float: a CIRCLE's centre as written when it has no OCS of its own, else NaN
     arcs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     # position → (xy, bulges) of the polylines with arc segments (bulges), drawn in WCS
+    arc_entities: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.empty((0, 2)), np.empty(0, dtype=np.int64))
+    )
+    # ARC entities flattened (:func:`parsers.bulge.arc_points`) in WCS: (m, 2) vertices
+    # and (m,) the position of the ARC each belongs to
 
 
-def scan_entities(data: bytes) -> EntityScan | None:
+def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
     """Scan an ASCII DXF (which ends with ``0``/``EOF``).
+
+    Parameters
+    ----------
+    data : bytes
+        The file.
+    acadver : str
+        Its ``$ACADVER`` (MTEXT columns are linked entities before R2018, one entity since).
 
     Returns
     -------
@@ -55,14 +72,26 @@ def scan_entities(data: bytes) -> EntityScan | None:
         the fast path does not reproduce exactly (fitted polylines, arcs in an OCS).
     """
     try:
-        return _scan(data)
+        return _scan(data, acadver)
     except (Doubt, ValueError, IndexError, OverflowError, UnicodeDecodeError):
         return None
 
 
-def _scan(data: bytes) -> EntityScan:
+def _scan(data: bytes, acadver: str) -> EntityScan:
     tags = healthy_tags(data)
-    return _entities(tags.codes[tags.start : tags.end], tags.values[tags.start : tags.end])
+    _check_mtext_links_outside(tags.codes, tags.values, tags.start, tags.end)
+    return _entities(
+        tags.codes[tags.start : tags.end], tags.values[tags.start : tags.end], acadver
+    )
+
+
+def _check_mtext_links_outside(codes, values, start: int, end: int) -> None:
+    """MTEXT column and text frame links (which make ezdxf drop the linked entities) are
+    followed only in the ENTITIES section."""
+    outside = np.flatnonzero(codes == 1000)
+    outside = outside[(outside < start) | (outside >= end)]
+    if any(v.startswith(_MTEXT_LINK) for v in values[outside].tolist()):
+        raise Doubt("MTEXT columns or text frame outside the entities")
 
 
 def _first(codes, values, owner, n, code) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +104,7 @@ def _first(codes, values, owner, n, code) -> tuple[np.ndarray, np.ndarray]:
     return out, np.bincount(ent, minlength=n)
 
 
-def _entities(codes: np.ndarray, values: np.ndarray) -> EntityScan:
+def _entities(codes: np.ndarray, values: np.ndarray, acadver: str) -> EntityScan:
     if not len(codes):
         return _empty()
     starts = np.flatnonzero(codes == 0)
@@ -103,12 +132,15 @@ def _entities(codes: np.ndarray, values: np.ndarray) -> EntityScan:
     arcs = _arc_polylines(codes, values, owner, etype, flags, parent, n)
     vertices = _vertex_counts(codes, owner, etype, flags, parent, n)
     texts = _texts(codes, values, owner, etype, n)
-    xdata = _south_xdata(codes, values, owner, n)
+    xdata = _xdata_strings(codes, values, owner, n)
     centres = _circle_centres(codes, values, owner, etype, n)
+    gone = _mtext_links(codes, values, owner, etype, handles, paper, texts, acadver)
 
-    keep = top[~paper[top]]
+    keep = top[~paper[top] & ~gone[top]]
     position = np.full(n, -1, dtype=np.int64)
     position[keep] = np.arange(len(keep))
+    arc_xy, arc_owner = _arc_entities(codes, values, owner, etype, n)
+    on = position[arc_owner] >= 0
     return EntityScan(
         types=etype[keep],
         handles=handles[keep],
@@ -119,6 +151,7 @@ def _entities(codes: np.ndarray, values: np.ndarray) -> EntityScan:
         texts=texts[keep],
         centres=centres[keep],
         arcs={int(position[k]): v for k, v in arcs.items() if position[k] >= 0},
+        arc_entities=(arc_xy[on], position[arc_owner[on]]),
     )
 
 
@@ -221,26 +254,151 @@ def _texts(codes, values, owner, etype, n) -> np.ndarray:
     return out
 
 
-def _south_xdata(codes, values, owner, n) -> np.ndarray:
+def _xdata_strings(codes, values, owner, n) -> np.ndarray:
+    """Every 1000 string of every XDATA application, per entity, in file order."""
     out = np.full(n, None, dtype=object)
     apps = np.flatnonzero(codes == 1001)
-    if not len(apps):
-        return out
-    south = apps[np.array([v.strip().upper() == b"SOUTH" for v in values[apps]], dtype=bool)]
     strings = np.flatnonzero(codes == 1000)
-    if not len(south) or not len(strings):
+    if not len(strings):
         return out
-    nxt = np.searchsorted(strings, south)  # first 1000 after each SOUTH appid
-    has = nxt < len(strings)
-    south, cand = south[has], strings[nxt[has]]
-    same = owner[cand] == owner[south]
-    next_app = np.searchsorted(apps, south, side="right")
-    bound = np.where(next_app < len(apps), apps[np.minimum(next_app, len(apps) - 1)], len(codes))
-    good = same & (cand < bound)
-    ent = owner[south[good]]
-    uniq, first = np.unique(ent, return_index=True)
-    out[uniq] = values[cand[good][first]]
+    first_app = np.full(n, len(codes))
+    np.minimum.at(first_app, owner[apps], apps)
+    if (strings < first_app[owner[strings]]).any():
+        raise Doubt("an XDATA string before its application")
+    pairs = list(zip(owner[apps].tolist(), values[apps].tolist(), strict=True))
+    if len(set(pairs)) != len(pairs):
+        raise Doubt("one XDATA application twice in an entity")  # ezdxf keeps the last
+    ent = owner[strings]
+    cuts = np.flatnonzero(np.diff(ent)) + 1
+    uniq = ent[np.concatenate([[0], cuts])]
+    out[uniq] = [tuple(part) for part in np.split(values[strings], cuts)]
     return out
+
+
+def _arc_entities(codes, values, owner, etype, n) -> tuple[np.ndarray, np.ndarray]:
+    """ARC entities flattened in WCS: vertices and the entity of each (file order)."""
+    arc = etype == b"ARC"
+    if not arc.any():
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+    got = {}
+    for code in (10, 20, 30, 40, 50, 51, 210, 220, 230):
+        first, count = _first(codes, values, owner, n, code)
+        if (count[arc] > 1).any():
+            raise Doubt(f"group code {code} twice in an ARC")
+        present = np.array([v is not None for v in first[arc]], dtype=bool)
+        if code in (10, 20, 40, 50, 51) and not present.all():
+            raise Doubt("an ARC without its centre, radius or angles")
+        column = np.full(int(arc.sum()), 1.0 if code == 230 else 0.0)
+        column[present] = numbers(first[arc][present], float)
+        got[code] = column
+    ents = np.flatnonzero(arc)
+    xy, which = arc_points(
+        np.column_stack([got[10], got[20]]), got[40], got[50], got[51]
+    )
+    extrusion = np.column_stack([got[210], got[220], got[230]])
+    xy = ocs_to_wcs(xy, got[30][which], extrusion[which])
+    if not np.isfinite(xy).all():
+        raise Doubt("an ARC that is not finite")  # ezdxf: DXF-005
+    return xy, ents[which]
+
+
+_MTEXT_LINK = b"ACAD_MTEXT_"
+_FRAMES, _COLUMN_INFO, _COLUMNS = (
+    b"ACAD_MTEXT_TEXT_BORDERS",
+    b"ACAD_MTEXT_COLUMN_INFO",
+    b"ACAD_MTEXT_COLUMNS",
+)
+
+
+def _mtext_links(codes, values, owner, etype, handles, paper, texts, acadver) -> np.ndarray:
+    """The entities ezdxf takes out of the modelspace because an MTEXT names them in its
+    ``ACAD`` XDATA: text frames (an LWPOLYLINE AutoCAD writes around a framed MTEXT, which
+    ezdxf deletes) and, before R2018, the MTEXT entities of its further columns (whose
+    content ezdxf gives as the main MTEXT's: their raw text is appended to it in ``texts``).
+
+    The handful of MTEXT with such XDATA are read by ezdxf's own functions; anything
+    unusual (a link to something else, a column with columns, R2018 with linked columns)
+    raises :class:`Doubt`.
+    """
+    gone = np.zeros(len(etype), dtype=bool)
+    strings = np.flatnonzero(codes == 1000)
+    linking = [
+        int(i) for i in strings if values[i].startswith(_MTEXT_LINK)
+    ]  # the 1000 strings of all entities: a cheap bytes test each
+    if not linking:
+        return gone
+    index = {h: k for k, h in enumerate(handles.tolist())}
+    embedded = set(owner[codes == 101].tolist())
+    mains: list[int] = []
+    for ent in sorted(set(owner[linking].tolist())):
+        frames, linked = _links_of(codes, values, owner, ent, etype, acadver, embedded)
+        for handle, kind in [(h, b"LWPOLYLINE") for h in frames] + [
+            (h, b"MTEXT") for h in linked
+        ]:
+            k = index.get(handle.encode("ascii"))
+            if k is None or etype[k] != kind or gone[k] or paper[k] != paper[ent] or k == ent:
+                raise Doubt("an MTEXT linked to an entity the fast path cannot drop")
+            gone[k] = True
+        if linked:
+            mains.append(ent)
+            parts = [texts[ent]] + [texts[index[h.encode("ascii")]] for h in linked]
+            texts[ent] = b"".join(parts)
+    if gone[mains].any():
+        raise Doubt("a linked MTEXT column with columns of its own")
+    return gone
+
+
+def _links_of(codes, values, owner, ent, etype, acadver, embedded) -> tuple[list[str], list[str]]:
+    """Text frame and linked column handles of one entity, read as ezdxf reads them."""
+    if etype[ent] != b"MTEXT":
+        raise Doubt("MTEXT link strings on another entity")
+    tags = np.flatnonzero(owner == ent)
+    tags = tags[codes[tags] >= 1000]
+    groups: dict[bytes, list] = {}
+    app = b""
+    for i in tags.tolist():
+        code, value = int(codes[i]), values[i]
+        if code == 1001:
+            app = value
+            groups[app] = []
+        elif app:
+            groups[app].append((code, value))
+    acad = groups.get(b"ACAD")
+    links = [v for g in groups.values() for _, v in g if isinstance(v, bytes)]
+    if acad is None or sum(v.startswith(_MTEXT_LINK) for _, v in acad) != sum(
+        v.startswith(_MTEXT_LINK) for v in links
+    ):
+        raise Doubt("MTEXT link strings outside the ACAD application")
+    typed = Tags(DXFTag(c, _typed(c, v)) for c, v in acad)
+    try:
+        frames = _between(typed, _FRAMES)
+        columns = load_mtext_column_info(typed)
+        linked = load_mtext_linked_column_handles(typed) if columns is not None else []
+    except (DXFStructureError, ValueError, TypeError) as why:
+        raise Doubt("MTEXT link XDATA ezdxf cannot read") from why
+    if columns is not None and (ent in embedded or acadver >= "AC1032"):
+        raise Doubt("MTEXT columns both linked and embedded, or linked in R2018+")
+    return frames, linked
+
+
+def _between(tags: Tags, name: bytes) -> list[str]:
+    """The 1005 handles between ``name``_BEGIN and ``name``_END (ezdxf's
+    ``extract_mtext_text_frame_handles``)."""
+    try:
+        start, end = find_begin_and_end_of_encoded_xdata_tags(name.decode(), tags)
+    except NotFoundException:
+        return []
+    return [v for c, v in tags[start:end] if c == 1005]
+
+
+def _typed(code: int, value: bytes):
+    if code in (1010, 1011, 1012, 1013, 1020, 1021, 1022, 1023, 1030, 1031, 1032, 1033):
+        return float(value)
+    if 1040 <= code <= 1042:
+        return float(value)
+    if code in (1070, 1071):
+        return int(value)
+    return value.decode("ascii", "replace")
 
 
 def _empty() -> EntityScan:

@@ -8,10 +8,13 @@ Frames
     found in the header, plus ``_row``: the spreadsheet row a person sees (header = 1).
     The long-form 项目信息 sheet is a frame with columns ``field`` (code), ``value``, ``_row``.
 ``Drawing.shapes``
-    Every LWPOLYLINE / POLYLINE / LINE: ``handle, layer, dxftype, closed, xdata, geometry``
-    where geometry is the LineString of the vertices as drawn (arcs of bulges flattened;
-    the closing vertex not repeated for closed shapes), and ``xdata`` the first string of
-    the entity's XDATA under the application ``SOUTH`` (CASS), or None.
+    Every LWPOLYLINE / POLYLINE / LINE / ARC: ``handle, layer, dxftype, closed, xdata,
+    geometry`` where geometry is the LineString of the vertices as drawn (arcs of bulges
+    and ARC entities flattened into chords, an ARC from its start point to its end point,
+    never closed; the closing vertex not repeated for closed shapes), and ``xdata`` a
+    tuple of every group code 1000 string of every XDATA application of the entity,
+    applications and strings in file order (CASS writes ``SOUTH``: the feature code first,
+    the 宗地代码 later), or None when it has none.
 ``Drawing.points``
     Every CIRCLE / POINT / INSERT: ``handle, layer, dxftype, geometry`` (centre or
     insertion Point).

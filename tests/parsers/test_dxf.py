@@ -196,7 +196,11 @@ def test_xdata_south_first_string(save):
     plain = msp.add_lwpolyline([(0, 0), (1, 0), (1, 1)], close=True, dxfattribs={"layer": "ZD"})
     drawing, _ = read_dxf(save(doc), "drawings/parcel.dxf")
 
-    assert shape(drawing, parcel.dxf.handle)["xdata"] == "371502001001GB00001"
+    assert shape(drawing, parcel.dxf.handle)["xdata"] == (
+        "not this",
+        "371502001001GB00001",
+        "second",
+    )  # every 1000 string of every application, in file order (interfaces §1)
     assert shape(drawing, plain.dxf.handle)["xdata"] is None
     assert labels.polygons(drawing, "ZD").set_index("handle").loc[parcel.dxf.handle, "xdata"] == (
         "371502001001GB00001"
