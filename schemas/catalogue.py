@@ -64,14 +64,15 @@ _RULES = [
     _r("RPT-008", "report", "warning", "小数位数过多", "「{sheet}」第 {row} 行 {column} 的值 {value} 小数位超过 {decimals} 位"),
     _r("RPT-009", "report", "error", "引用的主键不存在", "「{sheet}」第 {row} 行 {column} “{value}” 在「{target}」中不存在"),
     # DXF — drawings
-    _r("DXF-001", "drawing", "error", "图形文件无法读取", "{path} 无法读取：{reason}；损坏前已读出 {entities} 个实体，依赖该图的检查已跳过"),
-    _r("DXF-002", "drawing", "warning", "图形文件经修复后读取", "{path} 已损坏，经修复后读取：{repairs}"),
+    _r("DXF-001", "drawing", "error", "图形文件无法读取", "{path} 无法读取：{reason}；损坏前已读出 {entities} 个实体，依赖该图的检查已跳过。请在 CAD 中修复或重新导出该图后重新提交"),
+    _r("DXF-002", "drawing", "warning", "图形文件经修复后读取", "{path} 已损坏，经修复后读取：{repairs}。请在 CAD 中核对并修复原图后重新导出"),
     _r("DXF-003", "drawing", "error", "缺少必需图层", "{path} 缺少图层 {layer} 或该图层为空"),
     _r("DXF-004", "drawing", "error", "应闭合的图形未闭合", "{path} 图层 {layer} 的多段线（句柄 {handle}）未闭合"),
     _r("DXF-005", "drawing", "error", "无效图形", "{path} 图层 {layer} 的图形（句柄 {handle}）无效：{reason}"),
     _r("DXF-006", "drawing", "error", "多边形与注记不匹配", "{path} 图层 {layer}：{reason}"),
     _r("DXF-007", "drawing", "error", "标识注记重复", "{path} 图层 {layer}：{reason}"),
-    _r("DXF-008", "drawing", "warning", "文字无法正确解码", "{path} 中有文字无法正确解码（{reason}），请检查代码页"),
+    _r("DXF-008", "drawing", "warning", "文字编码有误", "{path} 的文字编码有误：{reason}。请核对图中文字，并另存为 R2007 及以上版本的 DXF（UTF-8 编码）"),
+    _r("DXF-009", "drawing", "error", "闭合图形分段绘制", "{path} 图层 {layer} 的轮廓由 {count} 段分开绘制（句柄 {handles}），已拼合检查；请重绘为一条闭合多段线"),
     # CRS — coordinates
     _r("CRS-001", "crs", "error", "坐标系不符合要求", "坐标系 ZBX “{value}” 不是 CGCS2000 3° 高斯-克吕格投影（EPSG:4513–4554）"),
     _r("CRS-002", "crs", "error", "坐标超出投影带", "{what} 的坐标超出申报的投影带 {zone}：{reason}"),

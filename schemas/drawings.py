@@ -21,7 +21,8 @@ import shapely
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.floor_labels import parse_floor_labels
-from schemas.labels import join, nearest_labels
+from schemas.labels import join, nearest_labels, rings_to_polygons
+from schemas.outlines import outlines, xdata_strings
 from schemas.package import Drawing, Package
 from schemas.profile import Profile
 
@@ -137,7 +138,7 @@ def rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
     return out
 
 
-def _rep(polys: gpd.GeoDataFrame, i: int) -> tuple[float, float]:
+def _rep(polys: gpd.GeoDataFrame, i: int | np.integer) -> tuple[float, float]:
     """The representative point of one polygon (for a finding's place)."""
     return tuple(rep_points(polys.geometry.values[i : i + 1])[0])
 
@@ -198,11 +199,12 @@ def _judged_polygons(
     name = profile.layer(std)
     where = _Where(drawing, local, offsets)
     out: list[Finding] = []
-    shapes = drawing.shapes[(drawing.shapes["layer"] == name) & drawing.shapes["dxftype"].isin(["LWPOLYLINE", "POLYLINE"])]
-    for row in shapes[~shapes["closed"].astype(bool)].itertuples():
+    pieces = outlines(drawing, name, profile.tolerances.outline_snap)
+    for row in pieces.loose.itertuples():  # a piece that closes no ring: open
         xy = shapely.get_coordinates(row.geometry)[0] if row.geometry is not None and not row.geometry.is_empty else None
         out.append(make("DXF-004", **where.at(name, row.handle, xy, getattr(row, "file", None)), path=getattr(row, "file", drawing.path)))
-    polys, orphans = join(drawing, name)
+    polys, orphans = join(drawing, name, pieces.rings)
+    out += _drawn_in_pieces(pieces.rings, where, name, drawing.path)
     if not len(polys):
         return polys.assign(valid=pd.Series(dtype=bool)), orphans, out
     geoms = polys.geometry.values
@@ -231,8 +233,8 @@ def _judged_polygons(
         out.append(make("DXF-005", **where.at(name, row["handle"], xy, _file(row)), path=_file(row) or drawing.path, reason=reason))
     if std in LABELLED_LAYERS:
         no_label = polys["labels"].map(len) == 0
-        if std == "ZD":
-            no_label &= polys["xdata"].isna()
+        if std == "ZD":  # CASS: the ZDDM in XDATA stands for the label; a feature code does not
+            no_label &= pd.Series(xdata_zddm(polys["xdata"]), index=polys.index).isna()
         for i in np.flatnonzero(no_label.to_numpy()):
             row = polys.iloc[i]
             out.append(
@@ -256,6 +258,38 @@ def _judged_polygons(
                      reason=f"多边形（句柄 {row['handle']}）内有多个标识注记：{labels}")
             )
     return polys, orphans, out
+
+
+def xdata_zddm(values: pd.Series | np.ndarray) -> np.ndarray:
+    """The ZDDM each entity's XDATA holds: the first of its strings, at any position, that
+    looks like one (a CASS feature code such as ``300000`` is not a label); None if none.
+
+    Accepts what the readers give: a tuple (or list) of every XDATA string, one string, or
+    None.
+    """
+    values = np.asarray(values, dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    for i in np.flatnonzero(pd.notna(pd.Series(values, dtype=object)).to_numpy()):  # only shapes with XDATA
+        out[i] = next((s.strip() for s in xdata_strings(values[i]) if ZDDM_LIKE.match(s.strip())), None)
+    return out
+
+
+def _drawn_in_pieces(rings: gpd.GeoDataFrame, where: _Where, layer: str, path: str) -> list[Finding]:
+    """DXF-009: one finding per outline assembled from pieces, at its first piece, with
+    the handles of all its pieces."""
+    if not len(rings):
+        return []
+    points = rep_points(rings_to_polygons(rings.geometry.to_numpy()))
+    out = []
+    for i, row in enumerate(rings.itertuples()):
+        file = getattr(row, "file", None)
+        shown = "、".join(row.pieces[:PIECES_SHOWN]) + (f" 等 {len(row.pieces)} 段" if len(row.pieces) > PIECES_SHOWN else "")
+        out.append(make("DXF-009", **where.at(layer, row.handle, tuple(points[i]), file), path=file or path,
+                        count=len(row.pieces), handles=shown, actual=",".join(row.pieces)))
+    return out
+
+
+PIECES_SHOWN = 12  # handles named in a DXF-009 message; ``actual`` holds them all
 
 
 def duplicate_labels(
@@ -309,7 +343,7 @@ def parcel_geometry(drawing: Drawing, profile: Profile) -> tuple[ParcelGeometry,
     parcels, f1 = layer_polygons(drawing, "ZD", profile, local=False)
     out += f1
     label = parcels["labels"].map(lambda ls: next((x for x in ls if ZDDM_LIKE.match(x)), ls[0] if ls else None))
-    xdata = parcels["xdata"].where(parcels["xdata"].astype("string").str.match(ZDDM_LIKE.pattern).fillna(False).astype(bool))
+    xdata = pd.Series(xdata_zddm(parcels["xdata"]), index=parcels.index, dtype=object)
     parcels = parcels.assign(zddm=label.where(label.notna(), xdata))
     out += duplicate_labels(parcels, parcels["zddm"], None, drawing, profile.layer("ZD"), False, "宗地代码")
     jzd = profile.layer("JZD")

@@ -58,19 +58,30 @@ def _layer_texts(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
     return texts.loc[keep]
 
 
-def _layer_polygons(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
+def _layer_polygons(drawing: Drawing, layer: str, rings: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     shapes = drawing.shapes
-    closed = shapes.loc[(shapes["layer"] == layer) & shapes["closed"].astype(bool)]
-    columns = {
-        "handle": closed["handle"].to_numpy(dtype=object),
-        "layer": closed["layer"].to_numpy(dtype=object),
-        "xdata": closed["xdata"].to_numpy(dtype=object),
-    }
-    if "file" in closed.columns:  # several drawings read as one (floor plans)
-        columns["file"] = closed["file"].to_numpy(dtype=object)
-    return gpd.GeoDataFrame(
-        columns, geometry=gpd.GeoSeries(rings_to_polygons(closed.geometry.to_numpy()))
-    )
+    rows = np.flatnonzero(((shapes["layer"] == layer) & shapes["closed"].astype(bool)).to_numpy())
+    closed = shapes.iloc[rows]
+    handle = closed["handle"].to_numpy(dtype=object)
+    xdata = closed["xdata"].to_numpy(dtype=object)
+    geoms = closed.geometry.to_numpy()
+    layers = closed["layer"].to_numpy(dtype=object)
+    files = closed["file"].to_numpy(dtype=object) if "file" in closed.columns else None
+    if rings is not None and len(rings):
+        # outlines assembled from pieces join the closed shapes, in the drawing order of
+        # their first piece
+        rows = np.concatenate([rows, rings["row"].to_numpy(dtype=np.int64)])
+        order = np.argsort(rows, kind="stable")
+        handle = np.concatenate([handle, rings["handle"].to_numpy(dtype=object)])[order]
+        xdata = np.concatenate([xdata, rings["xdata"].to_numpy(dtype=object)])[order]
+        geoms = np.concatenate([geoms, rings.geometry.to_numpy()])[order]
+        layers = np.concatenate([layers, rings["layer"].to_numpy(dtype=object)])[order]
+        if files is not None:
+            files = np.concatenate([files, rings["file"].to_numpy(dtype=object)])[order]
+    columns = {"handle": handle, "layer": layers, "xdata": xdata}
+    if files is not None:  # several drawings read as one (floor plans)
+        columns["file"] = files
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(rings_to_polygons(geoms)))
 
 
 def _assign(polys: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -91,10 +102,16 @@ def _assign(polys: np.ndarray, points: np.ndarray) -> np.ndarray:
     return owner
 
 
-def join(drawing: Drawing, layer: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def join(
+    drawing: Drawing, layer: str, rings: gpd.GeoDataFrame | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Polygons of ``layer`` with their labels, and the layer's labels inside no polygon,
-    from one containment query (see :func:`polygons` and :func:`orphan_labels`)."""
-    polys = _layer_polygons(drawing, layer)
+    from one containment query (see :func:`polygons` and :func:`orphan_labels`).
+
+    ``rings`` are outlines assembled from pieces (``schemas.outlines.Assembly.rings``):
+    each becomes a polygon like a closed shape, in the drawing order of its first piece.
+    """
+    polys = _layer_polygons(drawing, layer, rings)
     texts = _layer_texts(drawing, layer)
     owner = _assign(polys.geometry.to_numpy(), texts.geometry.to_numpy())
     hit = np.flatnonzero(owner >= 0)

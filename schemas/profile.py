@@ -56,6 +56,7 @@ class Tolerances(BaseModel):
     building_sum_per_unit: float = 0.005  # PRP-004/005: per unit …
     building_sum_base: float = 0.01  # … plus this
     unit_overlap: float = 0.01  # PRP-008 m²
+    outline_snap: float = 0.001  # DXF-009 m: ends of outline pieces this close meet
 
 
 class Limits(BaseModel):

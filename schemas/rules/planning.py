@@ -29,6 +29,7 @@ from schemas.drawings import BUILDING_LABEL, SiteGeometry
 from schemas.fields import CODE_LISTS
 from schemas.findings import Finding, Place
 from schemas.measure import setbacks
+from schemas.outlines import loose_count
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
 PROJECT = "项目"  # FW of a project-scope indicator
@@ -187,14 +188,12 @@ def matched_footprints(ctx: Context) -> pd.DataFrame:
 
 
 def open_shapes(ctx: Context, drawing: str, std: str) -> int:
-    """Open polylines on a polygon layer of a drawing (``"site"``, ``"floor:0001"``): shapes
-    DXF-004 reported and the geometry model leaves out."""
+    """Open pieces on a polygon layer of a drawing (``"site"``, ``"floor:0001"``) that close
+    no ring (schemas.outlines): shapes DXF-004 reported and the geometry model leaves out."""
     d = ctx.package.drawings.get(drawing)
-    if d is None or not len(d.shapes):
+    if d is None:
         return 0
-    s = d.shapes
-    on_layer = (s["layer"] == ctx.profile.layer(std)) & s["dxftype"].isin(["LWPOLYLINE", "POLYLINE"])
-    return int((on_layer & ~s["closed"].astype(bool)).sum())
+    return loose_count(d, ctx.profile.layer(std), ctx.profile.tolerances.outline_snap)
 
 
 def _recompute_tolerance(ctx: Context) -> float:

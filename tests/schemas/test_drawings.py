@@ -1,15 +1,18 @@
-"""The floor plans' model: each plan a view of all plans judged together."""
+"""The drawings' model: floor plans as views of all plans judged together; CASS XDATA."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from flows.pipeline import workspace
+from parsers.dxf_entities import Rows
 from parsers.package import read_package
-from schemas.drawings import PLAN_PARTS, FloorPlan, drawing_geometry
+from schemas.drawings import PLAN_PARTS, FloorPlan, drawing_geometry, parcel_geometry
+from schemas.package import Drawing
 from schemas.profile import load_profile
 
 
@@ -51,3 +54,31 @@ def test_a_plan_built_from_its_own_frames(geometry):
         assert getattr(own, name) is getattr(plan, name)
     with pytest.raises(AttributeError):
         _ = FloorPlan("x.dxf", plan.frames).units
+
+
+# ---------------------------------------------------------------- CASS XDATA
+
+
+ZDDM = "371502001001GB00001"
+PARCEL_RING = [(500_000.0, 4_000_000.0), (500_020.0, 4_000_000.0), (500_020.0, 4_000_020.0), (500_000.0, 4_000_020.0)]
+
+
+def parcel_drawing(xdata) -> Drawing:
+    rows = Rows()
+    rows.add_shape("2A", "ZD", "LWPOLYLINE", np.asarray(PARCEL_RING), True, xdata)
+    s, p, t = rows.frames()
+    return Drawing(path="drawings/parcel.dxf", shapes=s, points=p, texts=t)
+
+
+@pytest.mark.parametrize("xdata", [("300000", ZDDM), ["300000", "宗地", ZDDM, "371502001001GB00002"], ZDDM, (f" {ZDDM} ",)])
+def test_the_zddm_is_the_first_xdata_string_that_looks_like_one(xdata):
+    parcel, found = parcel_geometry(parcel_drawing(xdata), load_profile())
+    assert list(parcel.parcels["zddm"]) == [ZDDM]
+    assert not [f for f in found if f.code == "DXF-006" and f.object.layer == "ZD"]
+
+
+@pytest.mark.parametrize("xdata", [("300000",), "300000", None, ()])
+def test_a_feature_code_in_xdata_is_no_label(xdata):
+    parcel, found = parcel_geometry(parcel_drawing(xdata), load_profile())
+    assert parcel.parcels["zddm"].isna().all()
+    assert [(f.object.layer, f.object.handle) for f in found if f.code == "DXF-006"] == [("ZD", "2A")]
