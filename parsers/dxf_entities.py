@@ -40,7 +40,7 @@ class Rows:
     bad: list[tuple[str, str, str]] = field(default_factory=list)  # left out: layer, handle, why
 
     def add_shape(self, handle, layer, dxftype, xy: np.ndarray, closed_flag: bool, xdata):
-        if dxftype == "LINE":
+        if dxftype in _OPEN:
             closed = False
         else:
             xy, closed = finish_ring(xy, closed_flag)
