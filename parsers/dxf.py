@@ -5,7 +5,8 @@ what could not be read becomes findings (PKG-009 wrong format, DXF-001 unreadabl
 DXF-002 repaired, DXF-005 non-numeric coordinates, DXF-008 text decoding) and whatever
 was read is still returned. Any file that ezdxf's normal loader or its recover mode reads
 is read: when recover mode raises (it does on R12 and header-less files holding R2000
-entities such as LWPOLYLINE), the normal loader reads the same bytes.
+entities such as LWPOLYLINE), the normal loader reads the same bytes. A file declaring R12
+or no version but holding R2000 subclass markers is read as R2000 first (:func:`_load`).
 
 Choices the contract leaves open:
 
@@ -139,6 +140,8 @@ REPAIR_KINDS: dict[str, tuple[int, ...]] = {
 }
 _KIND_OF = {int(code): kind for kind, codes in REPAIR_KINDS.items() for code in codes}
 _OTHER_KIND = "其他结构问题"
+_R12_VERSION = re.compile(rb"(\$ACADVER[ \t]*\r?\n[ \t]*1[ \t]*\r?\n[ \t]*)AC100\d")
+_R2000_HEADER = b"  0\nSECTION\n  2\nHEADER\n  9\n$ACADVER\n  1\nAC1015\n  0\nENDSEC\n"
 _AT_LINE = re.compile(r"line (\d+)")
 _AT_HANDLE = re.compile(r"\(#([0-9A-Fa-f]+)\)")
 _ENTITY_HEAD = re.compile(rb"\n[ \t]*0[ \t]*\r?\n[A-Z_][A-Z0-9_]*[ \t]*\r?\n")
@@ -186,7 +189,7 @@ def read_dxf(source: Path | bytes, path: str) -> tuple[Drawing, list[Finding]]:
     acadver, codepage = header_vars(data)
     choice = choose_encoding(data, acadver, codepage)
     try:
-        doc, auditor = _load(data, choice)
+        doc, auditor = _load(data, choice, acadver)
     except Exception as exc:  # noqa: BLE001 — any failure of the reader is a finding
         _log.debug("ezdxf could not read %s", path, exc_info=True)
         if truncated:
@@ -199,9 +202,26 @@ def read_dxf(source: Path | bytes, path: str) -> tuple[Drawing, list[Finding]]:
         return _unreadable(path, "实体数据损坏，无法读取")
 
 
-def _load(data: bytes, choice: EncodingChoice):
-    """``ezdxf.recover.read``; when it raises, ``ezdxf.read`` on the same bytes (decoded
-    as recover mode would), audited. Raises what recover mode raised when both fail."""
+def _load(data: bytes, choice: EncodingChoice, acadver: str | None):
+    """Load with ezdxf, whatever it takes; raises what recover mode raised on the file as
+    it is when every way fails.
+
+    1. A file declaring R12 (or no version) but holding R2000 subclass markers is read by
+       recover mode as R2000 (``$ACADVER`` AC1015 written over the declared one, or a
+       HEADER holding it put in front): read as R12, ezdxf drops such an LWPOLYLINE's
+       layer, and its recover mode raises on it.
+    2. ``ezdxf.recover.read``.
+    3. ``ezdxf.read`` on the same bytes (decoded as recover mode would), audited.
+    """
+    if (acadver is None or acadver <= "AC1009") and b"AcDbEntity" in data:
+        if acadver is None:
+            r2000 = _R2000_HEADER + data
+        else:
+            r2000 = _R12_VERSION.sub(rb"\g<1>AC1015", data, count=1)
+        try:
+            return recover.read(io.BytesIO(r2000))
+        except Exception:  # noqa: BLE001 — try it as it is
+            _log.debug("recover mode failed on the file declared R2000", exc_info=True)
     try:
         return recover.read(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 — the normal loader may still read it
@@ -209,10 +229,9 @@ def _load(data: bytes, choice: EncodingChoice):
     try:
         text = io.TextIOWrapper(io.BytesIO(data), encoding=choice.loaded, errors="surrogateescape")
         doc = ezdxf.read(text)
-        auditor = doc.audit()
+        return doc, doc.audit()
     except Exception:  # noqa: BLE001
         raise failure from None
-    return doc, auditor
 
 
 def _salvage(

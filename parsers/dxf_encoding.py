@@ -94,10 +94,11 @@ def _utf8_plausible(text: str) -> bool:
 def utf8_string(raw: bytes) -> str | None:
     """``raw`` read as UTF-8 when it must be UTF-8 although the file around it is GBK.
 
-    Two kinds qualify: two or more CJK characters and nothing else non-ASCII (GBK text
-    forms such UTF-8 by accident about once in 10⁵ strings), or survey symbols and Latin
-    letters (:data:`_LATIN_SYMBOLS`) beside at least one ASCII letter or digit (``m²``,
-    ``±0.05``, ``30°``, ``café``). A lone ``³`` is GBK ``鲁`` and stays GBK.
+    Its non-ASCII characters must all be CJK or survey symbols and Latin letters
+    (:data:`_LATIN_SYMBOLS`), and there must be two CJK characters (GBK text forms such
+    UTF-8 by accident about once in 10⁵ strings) or a symbol beside an ASCII letter or
+    digit (``m²``, ``±0.05``, ``30°``, ``café``). A lone ``³`` is GBK ``鲁``, ``1¥`` is GBK
+    ``1楼``: both stay GBK.
     """
     if raw.isascii():
         return None
@@ -106,9 +107,11 @@ def utf8_string(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     wide = [c for c in text if not c.isascii()]
-    if all(_is_cjk(c) for c in wide):
-        return text if len(wide) >= 2 else None
-    if all(c in _LATIN_SYMBOLS for c in wide) and any(c.isascii() and c.isalnum() for c in text):
+    cjk = sum(map(_is_cjk, wide))
+    latin = sum(c in _LATIN_SYMBOLS for c in wide)
+    if cjk + latin < len(wide):
+        return None
+    if cjk >= 2 or (latin and any(c.isascii() and c.isalnum() for c in text)):
         return text
     return None
 
