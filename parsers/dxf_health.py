@@ -285,6 +285,17 @@ class _Records:
         section = self.tag_of(b"SECTION")
         handle_tag = ((codes == 5) & ~dimstyle) | ((codes == 105) & dimstyle)
         handle_tag &= ~section  # $HANDSEED is a code 5 in the HEADER
+        sortents = self.tag_of(b"SORTENTSTABLE")
+        if sortents.any():
+            # draw order (AutoCAD's DRAWORDER): after its own handle, pairs of 331 entity /
+            # 5 sort handle, which need not be unique (ezdxf reads them strictly in the
+            # skeleton audit, and does not audit them)
+            fives = np.flatnonzero(sortents & (codes == 5))
+            first = np.full(len(self.zero), len(codes))
+            np.minimum.at(first, record[fives], fives)
+            later = np.zeros(len(codes), dtype=bool)
+            later[fives[fives != first[record[fives]]]] = True
+            handle_tag &= ~later
         per_record = np.bincount(record[handle_tag], minlength=len(self.zero))
         if (per_record[needs_handle] != 1).any() or per_record[~needs_handle].any():
             raise Doubt("a record without exactly one handle")

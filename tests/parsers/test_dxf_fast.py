@@ -23,6 +23,7 @@ from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas import labels
 from tests.parsers.test_dxf import REL, _chinese, _drawing_with_entities, codes
+from tests.parsers.test_reader_parity import autocad_style
 
 
 @pytest.fixture
@@ -95,11 +96,19 @@ def _healthy_drawings() -> dict[str, ezdxf.document.Drawing]:
     return out
 
 
-@pytest.mark.parametrize("name", ["site_r2010", "floors_r2000_gbk"])
-def test_fast_path_gives_the_same_frames(tmp_path, name):
+@pytest.mark.parametrize(
+    ("name", "autocad"),
+    [("site_r2010", False), ("floors_r2000_gbk", False), ("site_r2010", True)],
+)
+def test_fast_path_gives_the_same_frames(tmp_path, name, autocad):
+    """Our own drawings, and one saved as AutoCAD 2013 writes it (ACDSDATA, THUMBNAILIMAGE,
+    CRLF, ANSI_936 with UTF-8 text): the fast path answers, with the same frames."""
     doc = _healthy_drawings()[name]
     path = tmp_path / f"{name}.dxf"
-    doc.saveas(path)
+    if autocad:
+        path.write_bytes(autocad_style(doc))
+    else:
+        doc.saveas(path)
     slow, slow_findings = read_dxf(path, REL)
     fast = read_dxf_fast(path, REL)
 
@@ -214,13 +223,41 @@ def _same(fast, slow) -> bool:
     return fast.readable == slow.readable
 
 
+def _autocad_dxf() -> bytes:
+    """A small AutoCAD-2013-style drawing with what the fast path now follows itself: ARC
+    entities with XDATA, linked MTEXT columns, an MTEXT text frame (built once)."""
+    if len(_SMALL) < 2:
+        _small_dxf()
+        doc = ezdxf.new("R2013")
+        doc.appids.add("SOUTH")
+        msp = doc.modelspace()
+        arc = msp.add_arc((5, 5), 3, 30, 200, dxfattribs={"layer": "JZX"})
+        arc.set_xdata("SOUTH", [(1000, "300000"), (1000, "371502001001GB00001")])
+        msp.add_arc((-5, 5), 2, 10, 100, dxfattribs={"extrusion": (0, 0, -1)})
+        msp.add_mtext_static_columns(["J1", "J2"], width=3, gutter_width=1, height=4)
+        framed = msp.add_mtext("1#", dxfattribs={"insert": (1, 1)})
+        frame = msp.add_lwpolyline([(0, 0), (2, 0), (2, 2)], close=True)
+        framed.set_xdata(
+            "ACAD",
+            [
+                (1000, "ACAD_MTEXT_TEXT_BORDERS_BEGIN"),
+                (1070, 80),
+                (1005, frame.dxf.handle),
+                (1000, "ACAD_MTEXT_TEXT_BORDERS_END"),
+            ],
+        )
+        msp.add_lwpolyline([(0, 0), (9, 0), (9, 9)], close=True, dxfattribs={"layer": "ZD"})
+        _SMALL.append(autocad_style(doc))
+    return _SMALL[1]
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**32 - 1))
-def test_when_the_fast_path_answers_ezdxf_agrees(seed):
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_when_the_fast_path_answers_ezdxf_agrees(seed, autocad):
     """Delete, duplicate, move and rewrite tags at random: the fast path either refuses or
     gives exactly the frames and findings of the ezdxf reader."""
     rng = random.Random(seed)
-    lines = _small_dxf().rstrip().split(b"\n")
+    lines = (_autocad_dxf() if autocad else _small_dxf()).rstrip().split(b"\n")
     tags = list(zip(lines[0::2], lines[1::2], strict=True))
     for _ in range(rng.randint(1, 2)):
         i = rng.randrange(len(tags))

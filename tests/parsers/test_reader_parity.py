@@ -251,7 +251,8 @@ def _xdata(version: str = "R2013") -> ezdxf.document.Drawing:
 
 
 def _everything(version: str = "R2013") -> ezdxf.document.Drawing:
-    """One drawing with all the constructs above (handles differ from the parts')."""
+    """One drawing with all the constructs above (handles differ from the parts'), and a
+    draw order."""
     doc = _geometry(version)
     msp = doc.modelspace()
     for part in (_texts, _xdata):
@@ -262,6 +263,9 @@ def _everything(version: str = "R2013") -> ezdxf.document.Drawing:
     doc.appids.add("SOUTH")
     doc.appids.add("EPS")
     doc.appids.add("OTHER")
+    # draw order (AutoCAD's DRAWORDER): a SORTENTSTABLE whose sort handles are code 5 tags
+    shapes = [e.dxf.handle for e in msp if e.dxftype() == "LWPOLYLINE"]
+    msp.set_redraw_order({h: format(0xFFFF - i, "X") for i, h in enumerate(shapes)})
     return doc
 
 
