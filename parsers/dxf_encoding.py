@@ -122,7 +122,8 @@ def high_lines(data: bytes) -> bytes:
         return b""
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
-    lines = np.unique(np.searchsorted(newlines, np.flatnonzero(arr >= 0x80)))
+    at = np.searchsorted(newlines, np.flatnonzero(arr >= 0x80))  # sorted: unique by diff
+    lines = at[np.concatenate([[True], at[1:] != at[:-1]])]
     starts = np.concatenate([[0], newlines + 1])[lines]
     ends = np.concatenate([newlines, [len(data)]])[lines]
     return b"\n".join(data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True))
@@ -190,7 +191,9 @@ def choose_encoding(data: bytes, acadver: str | None, codepage: str | None) -> E
     else:
         return EncodingChoice(loaded, declared)
     reason = f"{said}，文字实为 GBK 编码，已按 GBK 读取" if actual != declared else None
-    mixed = sum(utf8_string(line) is not None for line in blob.split(b"\n"))
+    lines = blob.split(b"\n")
+    utf8 = {line for line in set(lines) if utf8_string(line) is not None}
+    mixed = sum(map(utf8.__contains__, lines)) if utf8 else 0
     if mixed:
         also = f"其中 {mixed} 行文字为 UTF-8 编码，已按 UTF-8 读取"
         reason = f"{reason}；{also}" if reason else f"{said}，{also}"
