@@ -4,10 +4,20 @@ CGCS2000 3° Gauss-Krüger only. EPSG 4513–4533 are the zone-prefixed forms (z
 false easting zone×10⁶ + 500 000); 4534–4554 the central-meridian forms (CM 75E–135E).
 Survey axes: X = northing, Y = easting; DXF x = easting, y = northing.
 
-Each coordinate set (the 界址点 table, site.dxf, parcel.dxf) is judged once, as a whole:
-a correct zone prefix is stripped (CRS-004 when it names another zone), swapped axes are
-said plainly (CRS-003) and exchanged back, so that every later rule still sees the right
-numbers and the firm is told every defect at once.
+Three coordinate sets are judged: the 界址点 table row by row, and site.dxf and
+parcel.dxf entity by entity, on the contract's layers only (:data:`CONTRACT_LAYERS`, as the
+profile names them; title blocks, north arrows, legends on other layers are never judged
+and never move the centre of the project).
+
+- Swapped axes are said once per set (CRS-003) and exchanged back.
+- A correct zone prefix is stripped; another zone's prefix is CRS-004 at each row or entity
+  that carries it, or once for the set when every item carries the same one.
+- A point or entity outside the zone is CRS-002 at its row or handle and is not measured
+  afterwards (its table coordinates emptied, the entity taken out of the drawing); when
+  every item of the set is outside (a wrong EPSG), one CRS-002 for the sheet or drawing,
+  and such a drawing is not measured at all.
+
+Every later rule sees the right numbers, and the firm is told every defect at once.
 """
 
 from __future__ import annotations
