@@ -8,7 +8,10 @@ its own way. So GDAL gives only coordinates (OCS already applied) keyed by entit
 types, layers, closed flags, vertex counts, texts and XDATA come from the scan, decoded
 and plain-texted by the same functions as the ezdxf path. Polylines with arc segments
 take their vertices from the scan and are flattened by :func:`parsers.bulge.flatten_many`,
-as on the ezdxf path (GDAL flattens arcs its own way); circle centres are taken as written.
+as on the ezdxf path (GDAL flattens arcs its own way), and so are ARC entities
+(:func:`parsers.bulge.arc_points`); circle centres are taken as written. GDAL's extra
+features are ignored: the linked columns of an MTEXT (before R2018) and the LWPOLYLINE
+AutoCAD writes as an MTEXT's text frame, which ezdxf takes out of the modelspace.
 
 The fast path answers only for files that :mod:`parsers.dxf_health` finds healthy (what
 ezdxf would neither repair nor report) and whose text decodes cleanly: then the ezdxf path

@@ -3,7 +3,8 @@
 The GDAL fast path (:mod:`parsers.dxf_fast`) uses it to check what GDAL returned against
 what the file holds (entity handles, types, vertex counts) and to take the things GDAL
 does not give as ezdxf would (raw text for ezdxf's plain-text functions, layer names in
-the chosen encoding, XDATA under ``SOUTH``, closed flags, arc vertices, circle centres).
+the chosen encoding, every XDATA string, closed flags, arc vertices, circle centres, ARC
+entities flattened, MTEXT columns and text frames as ezdxf links them).
 The file must first pass :func:`parsers.dxf_health.healthy_tags`; any sign of damage, or a
 construct the fast path does not reproduce exactly, gives None and the caller reads the
 file with ezdxf.
