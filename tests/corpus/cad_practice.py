@@ -90,7 +90,9 @@ def _title_block(msp, at: tuple[float, float], zddm: str) -> None:
         close=True,
         dxfattribs={"layer": TITLE_LAYER},
     )
-    msp.add_text("宗 地 图", height=5, dxfattribs={"layer": TITLE_LAYER, "insert": (x + 45, y + 80)})
+    msp.add_text(
+        "宗 地 图", height=5, dxfattribs={"layer": TITLE_LAYER, "insert": (x + 45, y + 80)}
+    )
     msp.add_text(
         f"宗地号：{zddm}", height=2, dxfattribs={"layer": TITLE_LAYER, "insert": (x + 5, y + 5)}
     )
@@ -203,7 +205,9 @@ def site_eps(model: ProjectModel, *, version: str = "R2010") -> tuple[bytes, dic
         for p, q in zip(pts, pts[1:] + pts[:1], strict=True):
             handles.append(msp.add_line(p, q, dxfattribs={"layer": CASS_LAYERS["JZJD"]}).dxf.handle)
         pieces[f"JZJD:{b.number}"] = handles
-        mtext = msp.add_mtext(EPS_MTEXT.format(b.label.text), dxfattribs={"layer": CASS_LAYERS["JZJD"]})
+        mtext = msp.add_mtext(
+            EPS_MTEXT.format(b.label.text), dxfattribs={"layer": CASS_LAYERS["JZJD"]}
+        )
         mtext.dxf.insert = b.label.at
         mtext.dxf.char_height = 1.5
         mtext.dxf.attachment_point = 7
@@ -217,10 +221,14 @@ def site_eps(model: ProjectModel, *, version: str = "R2010") -> tuple[bytes, dic
         for k, (p, q) in enumerate(edges):
             if k == 0:  # the first edge as an arc that bulges 1 mm outwards
                 centre, radius, start, end = _near_straight_arc(p, q)
-                arc = msp.add_arc(centre, radius, start, end, dxfattribs={"layer": CASS_LAYERS["LDFW"]})
+                arc = msp.add_arc(
+                    centre, radius, start, end, dxfattribs={"layer": CASS_LAYERS["LDFW"]}
+                )
                 handles.append(arc.dxf.handle)
             else:
-                handles.append(msp.add_line(p, q, dxfattribs={"layer": CASS_LAYERS["LDFW"]}).dxf.handle)
+                handles.append(
+                    msp.add_line(p, q, dxfattribs={"layer": CASS_LAYERS["LDFW"]}).dxf.handle
+                )
         pieces[f"LDFW:{i}"] = handles
     return _bytes(doc), pieces
 
@@ -391,8 +399,12 @@ def autocad2013(dxf: bytes, *, notes: bool = True) -> bytes:
         msp = doc.modelspace()
         ext = np.array([e.dxf.insert for e in msp.query("TEXT MTEXT")] or [(0.0, 0.0, 0.0)])
         x, y = float(ext[:, 0].min()), float(ext[:, 1].min())
-        for k, text in enumerate(("总平面图（竣工）", "建筑面积单位：m²，高程 ±0.00", "Résumé é° 北")):
-            msp.add_text(text, height=2, dxfattribs={"layer": NOTE_LAYER, "insert": (x - 40, y - 10 - 4 * k)})
+        for k, text in enumerate(
+            ("总平面图（竣工）", "建筑面积单位：m²，高程 ±0.00", "Résumé é° 北")
+        ):
+            msp.add_text(
+                text, height=2, dxfattribs={"layer": NOTE_LAYER, "insert": (x - 40, y - 10 - 4 * k)}
+            )
     stream = io.StringIO()
     doc.write(stream)
     text = stream.getvalue().replace("\r\n", "\n")
@@ -512,7 +524,9 @@ def _layers(profile, keys: Iterable[str]) -> set[str]:
     return {profile.layer(k) for k in keys}
 
 
-def invariant_breaks(result: Any, must_find: Iterable[tuple[str, str]] = (), reject: bool = False) -> list[str]:
+def invariant_breaks(
+    result: Any, must_find: Iterable[tuple[str, str]] = (), reject: bool = False
+) -> list[str]:
     """Where a check result breaks "no drawing the check could not judge in full leads to
     accepted". Empty: it holds.
 
@@ -547,7 +561,9 @@ def invariant_breaks(result: Any, must_find: Iterable[tuple[str, str]] = (), rej
             if (drawing.path, layer) not in said:
                 out.append(f"{drawing.path}: open shapes on {layer} without DXF-004/DXF-009")
         if len(open_) and accepted:
-            out.append(f"{drawing.path}: {len(open_)} open shapes on closed-shape layers, yet accepted")
+            out.append(
+                f"{drawing.path}: {len(open_)} open shapes on closed-shape layers, yet accepted"
+            )
     for where in must_find:
         if tuple(where) not in at:
             out.append(f"no finding at {where}")

@@ -104,7 +104,9 @@ def check_cli(pkg: Path, tmp_path: Path, monkeypatch, profile: Path | None) -> d
         args += ["--profile", str(profile)]
     result = runner.invoke(app, args)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output and "内部错误" not in result.output, result.output[-3000:]
+    assert "Traceback" not in result.output and "内部错误" not in result.output, result.output[
+        -3000:
+    ]
     assert result.exit_code in (0, 1), result.output[-3000:]
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert result.exit_code == int(doc["verdict"] != "accepted") or doc["counts"]["error"] == 0
@@ -138,12 +140,16 @@ def test_practice_drawing_in_a_package(name: str, tmp_path: Path, monkeypatch, c
         assert any(f["code"] == "DXF-006" and f["object"].get("handle") in zd for f in found), found
     elif name == "cass-parcel-moved-5m":
         zd = handles_of(data, rel, CASS_LAYERS["ZD"])
-        assert any(f["object"].get("handle") in zd and f["severity"] == "error" for f in found), found
+        assert any(f["object"].get("handle") in zd and f["severity"] == "error" for f in found), (
+            found
+        )
     elif name == "eps-site":
         model, _ = clean()
         _, pieces = site_eps(model)
         for ring, handles in pieces.items():
-            assert any(f["code"] == "DXF-009" and f["object"].get("handle") in handles for f in found), (
+            assert any(
+                f["code"] == "DXF-009" and f["object"].get("handle") in handles for f in found
+            ), (
                 ring,
                 found,
             )
@@ -205,7 +211,13 @@ def mutate(kind: str, rng: random.Random):
         e = rng.choice(polylines)
         layer, handle = e.dxf.layer, e.dxf.handle
         e.explode()
-        return {rel: _save(doc)}, [], layer in POLYGON_LAYERS, f"{rel}: exploded {handle} on {layer}", None
+        return (
+            {rel: _save(doc)},
+            [],
+            layer in POLYGON_LAYERS,
+            f"{rel}: exploded {handle} on {layer}",
+            None,
+        )
     entities = list(msp)
     e = rng.choice(entities)
     handle, layer, typ = e.dxf.handle, e.dxf.layer, e.dxftype()
@@ -221,7 +233,13 @@ def mutate(kind: str, rng: random.Random):
     e.translate(-x, -y, 0)
     on_contract = layer in contract
     must = [(rel, handle)] if on_contract else []
-    return {rel: _save(doc)}, must, on_contract, f"{rel}: {typ} {handle} on {layer} moved to the origin", None
+    return (
+        {rel: _save(doc)},
+        must,
+        on_contract,
+        f"{rel}: {typ} {handle} on {layer} moved to the origin",
+        None,
+    )
 
 
 @settings(
@@ -231,7 +249,9 @@ def mutate(kind: str, rng: random.Random):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
-def test_no_drawing_judged_in_part_is_accepted(kind: str, seed: int, tmp_path_factory, cass_toml) -> None:
+def test_no_drawing_judged_in_part_is_accepted(
+    kind: str, seed: int, tmp_path_factory, cass_toml
+) -> None:
     replace, must, reject, what, cass = mutate(kind, random.Random(seed))
     tmp = tmp_path_factory.mktemp("inv")
     pkg = package_with(tmp / "pkg", replace)

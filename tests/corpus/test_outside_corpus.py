@@ -39,7 +39,9 @@ def test_the_readme_names_every_file_with_its_bytes() -> None:
     readme = (OUTSIDE / "README.md").read_text(encoding="utf-8")
     rows = {
         m.group(1): (m.group(2), int(m.group(3)))
-        for m in re.finditer(r"^\| `([^`]+)` \|[^|]+\|[^|]+\|[^|]+\| `([0-9a-f]{40})` \| (\d+) \|", readme, re.M)
+        for m in re.finditer(
+            r"^\| `([^`]+)` \|[^|]+\|[^|]+\|[^|]+\| `([0-9a-f]{40})` \| (\d+) \|", readme, re.M
+        )
     }
     assert sorted(rows) == FILES
     for name, (blob, size) in rows.items():
@@ -78,7 +80,11 @@ def test_as_a_drawing_of_a_package(name: str, where: str, tmp_path: Path, monkey
     assert result.exit_code in (0, 1), result.output[-3000:]
     doc = json.loads(out.read_text(encoding="utf-8"))
     for f in doc["findings"]:
-        assert f["code"] in CATALOGUE and f["severity"] in ("error", "warning", "info") and f["message"]
+        assert (
+            f["code"] in CATALOGUE
+            and f["severity"] in ("error", "warning", "info")
+            and f["message"]
+        )
     assert doc["verdict"] != "accepted"
     assert result.exit_code == 1
     on_file = {f["code"] for f in doc["findings"] if f["object"].get("file") == where}
