@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from ezdxf.entities.mtext import load_mtext_column_info, load_mtext_linked_column_handles
-from ezdxf.lldxf.const import DXFStructureError
-from ezdxf.lldxf.tags import NotFoundException, Tags, find_begin_and_end_of_encoded_xdata_tags
+from ezdxf.entities.mtext import extract_mtext_text_frame_handles, load_columns_from_xdata
+from ezdxf.entities.xdata import XData
+from ezdxf.lldxf.tags import Tags
 from ezdxf.lldxf.types import DXFTag
 
 from parsers.bulge import arc_points, ocs_to_wcs
@@ -304,11 +304,6 @@ def _arc_entities(codes, values, owner, etype, n) -> tuple[np.ndarray, np.ndarra
 
 
 _MTEXT_LINK = b"ACAD_MTEXT_"
-_FRAMES, _COLUMN_INFO, _COLUMNS = (
-    b"ACAD_MTEXT_TEXT_BORDERS",
-    b"ACAD_MTEXT_COLUMN_INFO",
-    b"ACAD_MTEXT_COLUMNS",
-)
 
 
 def _mtext_links(codes, values, owner, etype, handles, paper, texts, acadver) -> np.ndarray:
@@ -370,26 +365,28 @@ def _links_of(codes, values, owner, ent, etype, acadver, embedded) -> tuple[list
         v.startswith(_MTEXT_LINK) for v in links
     ):
         raise Doubt("MTEXT link strings outside the ACAD application")
-    typed = Tags(DXFTag(c, _typed(c, v)) for c, v in acad)
-    try:
-        frames = _between(typed, _FRAMES)
-        columns = load_mtext_column_info(typed)
-        linked = load_mtext_linked_column_handles(typed) if columns is not None else []
-    except (DXFStructureError, ValueError, TypeError) as why:
-        raise Doubt("MTEXT link XDATA ezdxf cannot read") from why
-    if columns is not None and (ent in embedded or acadver >= "AC1032"):
-        raise Doubt("MTEXT columns both linked and embedded, or linked in R2018+")
+    if ent in embedded:
+        raise Doubt("MTEXT with an embedded object and column or frame XDATA")
+    xdata = XData([Tags([DXFTag(1001, "ACAD"), *(DXFTag(c, _typed(c, v)) for c, v in acad)])])
+    try:  # as MText.load_dxf_attribs, then MText.post_load_hook
+        columns = load_columns_from_xdata(_NO_HANDLE, xdata)
+        frames = extract_mtext_text_frame_handles(xdata)
+    except Exception as why:  # noqa: BLE001 — what ezdxf raises here, it raises reading the file
+        raise Doubt("MTEXT column or frame XDATA ezdxf cannot read") from why
+    linked = list(columns.linked_handles or []) if columns is not None else []
+    if linked and acadver >= "AC1032":
+        raise Doubt("linked MTEXT columns in R2018+")  # ezdxf links none: they stay
     return frames, linked
 
 
-def _between(tags: Tags, name: bytes) -> list[str]:
-    """The 1005 handles between ``name``_BEGIN and ``name``_END (ezdxf's
-    ``extract_mtext_text_frame_handles``)."""
-    try:
-        start, end = find_begin_and_end_of_encoded_xdata_tags(name.decode(), tags)
-    except NotFoundException:
-        return []
-    return [v for c, v in tags[start:end] if c == 1005]
+class _NoHandle:
+    """The ``dxf`` namespace ezdxf's column loader asks for a handle (for its log)."""
+
+    def get(self, key: str, default=None):
+        return default
+
+
+_NO_HANDLE = _NoHandle()
 
 
 def _typed(code: int, value: bytes):
