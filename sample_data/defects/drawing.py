@@ -1,4 +1,4 @@
-"""Seeded drawing defects: DXF-001..008 (spec/rules.md, DXF).
+"""Seeded drawing defects: DXF-001..009 (spec/rules.md, DXF).
 
 Damage to the file itself (a truncated file, a missing ENDSEC, a wrong code page) is done
 on the rendered bytes. Damage to what is drawn (an open polyline, a bow-tie, a missing or
@@ -296,6 +296,22 @@ def undecodable_label(files: Files, model: ProjectModel) -> dict[str, Any]:
     assert m is not None, "DXF-008/bytes needs an R2000/R2004 drawing written as GBK"
     files[path] = data[: m.end() - len(name) - 1] + b"\xff\xfe\xff" + data[m.end() - 1 :]
     return {"file": path, "layer": "FC_GY", "handle": m.group(1).decode()}
+
+
+# ---------------------------------------------------------------- DXF-009 drawn in pieces
+
+
+@defect("DXF-009", stage="files")
+def exploded_footprint(files: Files, model: ProjectModel) -> dict[str, Any]:
+    """Building 1's footprint (JZJD) exploded into its LINE segments, as firms often hand it
+    in: the outline is assembled and checked like the closed polyline it was (no PLN-013,
+    no PLN-006), and the firm is told to redraw it as one (at the first LINE)."""
+
+    def explode(doc: Drawing) -> str:
+        return entities(doc, "JZJD", "LWPOLYLINE")[0].explode()[0].dxf.handle
+
+    handle = edit_dxf(files, SITE, model, explode)
+    return {"file": SITE, "layer": "JZJD", "handle": handle}
 
 
 @defect("DXF-001", variant="floor-plan", stage="files")
