@@ -10,6 +10,7 @@ unique (DXF-007). Everything is vectorised over whole layers.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -158,7 +159,7 @@ class _Where:
     def at(self, layer: str, handle: str | None, xy: tuple[float, float] | None, file: str | None = None, **kw) -> dict:
         file = file if isinstance(file, str) else self.file
         place = Place(file=file, layer=layer, handle=handle, **kw)
-        if xy is None or not np.all(np.isfinite(xy)):
+        if xy is None or not (math.isfinite(xy[0]) and math.isfinite(xy[1])):
             return {"place": place}
         xy = (float(xy[0]) - self.offsets.get(file, 0.0), float(xy[1]))
         return {"place": place, "local": xy} if self.local else {"place": place, "location": xy}
@@ -279,13 +280,14 @@ def _drawn_in_pieces(rings: gpd.GeoDataFrame, where: _Where, layer: str, path: s
     the handles of all its pieces."""
     if not len(rings):
         return []
-    points = rep_points(rings_to_polygons(rings.geometry.to_numpy()))
+    points = rep_points(rings_to_polygons(rings.geometry.to_numpy())).tolist()
+    files = rings["file"].tolist() if "file" in rings.columns else [None] * len(rings)
     out = []
-    for i, row in enumerate(rings.itertuples()):
-        file = getattr(row, "file", None)
-        shown = "、".join(row.pieces[:PIECES_SHOWN]) + (f" 等 {len(row.pieces)} 段" if len(row.pieces) > PIECES_SHOWN else "")
-        out.append(make("DXF-009", **where.at(layer, row.handle, tuple(points[i]), file), path=file or path,
-                        count=len(row.pieces), handles=shown, actual=",".join(row.pieces)))
+    for handle, pieces, file, xy in zip(rings["handle"].tolist(), rings["pieces"].tolist(), files, points, strict=True):
+        pieces = [str(h) for h in pieces]
+        shown = "、".join(pieces[:PIECES_SHOWN]) + (f" 等 {len(pieces)} 段" if len(pieces) > PIECES_SHOWN else "")
+        out.append(make("DXF-009", **where.at(layer, handle, xy, file), path=file or path,
+                        count=len(pieces), handles=shown, actual=",".join(pieces)))
     return out
 
 

@@ -170,7 +170,9 @@ def assemble(pieces: gpd.GeoDataFrame, tolerance: float, rows: np.ndarray | None
     members, member_ring = members[by_ring], member_ring[by_ring]
     bounds = np.searchsorted(member_ring, np.arange(int(good_ring.sum()) + 1))
     handles = pieces["handle"].to_numpy(dtype=object)
-    pieces_of = [tuple(handles[members[a:b]].tolist()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    member_handles = handles[members].tolist()
+    edges = bounds.tolist()
+    pieces_of = [tuple(member_handles[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     head = members[bounds[:-1]] if len(members) else np.empty(0, dtype=np.int64)
     xdata = _ring_xdata(pieces["xdata"].to_numpy(dtype=object), members, member_ring, len(head))
     rings = _rings_frame(
