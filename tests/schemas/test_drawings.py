@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
+import ezdxf
 import numpy as np
 import pandas as pd
 import pytest
 
 from flows.pipeline import workspace
+from parsers.dxf import read_dxf
 from parsers.dxf_entities import Rows
 from parsers.package import read_package
 from schemas.drawings import PLAN_PARTS, FloorPlan, drawing_geometry, parcel_geometry
@@ -82,3 +85,19 @@ def test_a_feature_code_in_xdata_is_no_label(xdata):
     parcel, found = parcel_geometry(parcel_drawing(xdata), load_profile())
     assert parcel.parcels["zddm"].isna().all()
     assert [(f.object.layer, f.object.handle) for f in found if f.code == "DXF-006"] == [("ZD", "2A")]
+
+
+@pytest.mark.parametrize(("strings", "zddm"), [(["300000", ZDDM], ZDDM), (["300000"], None)])
+def test_cass_xdata_as_read_from_a_file(strings, zddm):
+    """SOUTH XDATA as CASS writes it, the feature code first, read by the reader."""
+    doc = ezdxf.new("R2010")
+    doc.appids.new("SOUTH")
+    shape = doc.modelspace().add_lwpolyline(PARCEL_RING, close=True, dxfattribs={"layer": "ZD"})
+    shape.set_xdata("SOUTH", [(1000, s) for s in strings])
+    stream = io.StringIO()
+    doc.write(stream)
+    drawing, _ = read_dxf(doc.encode(stream.getvalue()), "drawings/parcel.dxf")
+    parcel, found = parcel_geometry(drawing, load_profile())
+    assert list(parcel.parcels["zddm"]) == [zddm]
+    six = [f.object.handle for f in found if f.code == "DXF-006" and f.object.layer == "ZD"]
+    assert six == ([] if zddm else [shape.dxf.handle])
