@@ -1,11 +1,13 @@
-"""Drawings → the geometry model the rules read, and the drawing rules DXF-003..007.
+"""Drawings → the geometry model the rules read, and the drawing rules DXF-003..007, 009.
 
 Each drawing of a package becomes named GeoDataFrames: the site's red line, road lines,
 footprints and green areas; the parcel's polygons and boundary points; each floor plan's
-frames, units, shared parts and balconies. Labels are joined by ``schemas.labels``; here
-we judge: required layers present (DXF-003), shapes closed (DXF-004), polygons valid
-(DXF-005), every polygon labelled and every label placed (DXF-006), identifying labels
-unique (DXF-007). Everything is vectorised over whole layers.
+frames, units, shared parts and balconies. Outlines drawn as separate pieces are assembled
+by ``schemas.outlines`` and labels joined by ``schemas.labels``; here we judge: required
+layers present (DXF-003), shapes closed (DXF-004: each piece that closes no ring), outlines
+drawn in pieces (DXF-009), polygons valid (DXF-005), every polygon labelled and every label
+placed (DXF-006; a ZDDM in XDATA counts), identifying labels unique (DXF-007). Everything is
+vectorised over whole layers.
 """
 
 from __future__ import annotations
