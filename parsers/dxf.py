@@ -22,9 +22,9 @@ Choices the contract leaves open:
   Chinese: ezdxf's fixes and errors are counted by kind (:data:`REPAIR_KINDS`), never
   quoted, and no exception text is shown.
 - Every entity of the ENTITIES section that the repair removed is named: one DXF-002 at
-  its layer and handle, an *error* when its layer is one of the contract's layers of that
-  drawing (:data:`CONTRACT_LAYERS`, the deliverable's layer names: the reader does not
-  know a profile's renamed layers), else a warning.
+  its layer and handle (a warning here; the check makes it an error where the layer is
+  one of the contract's layers of that drawing as the profile names them:
+  :func:`schemas.drawings.lost_entities`).
 - An entity with a non-finite coordinate (NaN, inf) or data ezdxf cannot give is left out
   of the frames and reported as DXF-005 at its layer and handle.
 - Geometry is 2D (x, y in WCS, OCS applied); z is dropped. INSERTs are points at their
@@ -65,16 +65,10 @@ from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.package import Drawing
 
-__all__ = ["read_drawing", "read_dxf", "CONTRACT_LAYERS", "REPAIR_KINDS"]
+__all__ = ["read_drawing", "read_dxf", "REPAIR_KINDS"]
 
 _NOT_REPAIRS = {AuditError.DECODING_ERROR}  # decoding is DXF-008's business, not DXF-002's
 _SUB_ENTITIES = {"VERTEX", "SEQEND", "ATTRIB"}  # go with their POLYLINE / INSERT
-# the contract's layers per drawing (deliverable.md), upper case: DXF layer names ignore case
-CONTRACT_LAYERS = {
-    "site": frozenset({"YDHX", "DLHX", "JZJD", "LDFW"}),
-    "parcel": frozenset({"ZD", "JZD", "JZX"}),
-    "floor": frozenset({"FC_C", "FC_H", "FC_GY", "FC_YT"}),
-}
 _E = AuditError
 # ezdxf's audit codes by what the firm sees in its drawing; the rest is "其他结构问题"
 REPAIR_KINDS: dict[str, tuple[int, ...]] = {
@@ -392,32 +386,18 @@ def removed_entities(data: bytes, doc, decode: Decoder) -> list[tuple[str, str, 
     return out
 
 
-def contract_layers(path: str) -> frozenset[str]:
-    """The contract's layers of the drawing at ``path`` (all of them for another path)."""
-    name = path.replace("\\", "/").lower()
-    if name.endswith("site.dxf"):
-        return CONTRACT_LAYERS["site"]
-    if name.endswith("parcel.dxf"):
-        return CONTRACT_LAYERS["parcel"]
-    if "/floors/" in name or name.startswith("floors/"):
-        return CONTRACT_LAYERS["floor"]
-    return frozenset().union(*CONTRACT_LAYERS.values())
-
-
 def removal_findings(path: str, removed: list[tuple[str, str, str]]) -> list[Finding]:
-    """DXF-002 per removed entity at its layer and handle; an error on a contract layer."""
-    ours = contract_layers(path)
-    out = []
-    for layer, handle, dxftype in removed:
-        lost = layer.upper() in ours
-        what = f"修复时删除了图层 {layer} 上的 {dxftype}（句柄 {handle}）" + (
-            "，该图层是成果要求的图层，图形已缺失" if lost else ""
+    """DXF-002 per removed entity at its layer and handle (whether its layer is one the
+    contract needs is the check's to judge, by the profile's layer names)."""
+    return [
+        make(
+            "DXF-002",
+            Place(file=path, layer=layer, handle=handle),
+            path=path,
+            repairs=f"修复时删除了图层 {layer} 上的 {dxftype}（句柄 {handle}），该图形已缺失",
         )
-        finding = make(
-            "DXF-002", Place(file=path, layer=layer, handle=handle), path=path, repairs=what
-        )
-        out.append(finding.with_severity("error") if lost else finding)
-    return out
+        for layer, handle, dxftype in removed
+    ]
 
 
 def coordinate_findings(path: str, bad: list[tuple[str, str, str]]) -> list[Finding]:

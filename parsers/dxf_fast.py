@@ -37,7 +37,7 @@ from parsers.bulge import flatten_many
 from parsers.dxf_encoding import Decoder, choose_encoding
 from parsers.dxf_entities import CLOSE_TOLERANCE, EMPTY_LINE, finish_ring, frame, label_text
 from parsers.dxf_scan import POLYLINE_MESH, EntityScan, scan_entities
-from parsers.dxf_sniff import has_eof, header_vars, sniff
+from parsers.dxf_sniff import eof_end, header_vars, skip_preamble, sniff
 from schemas.findings import Finding
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS, Drawing
 
@@ -75,8 +75,13 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
         data = path if isinstance(path, bytes) else Path(path).read_bytes()
     except OSError:
         return None
-    if sniff(data).kind != "ascii" or not has_eof(data):
+    if sniff(data).kind != "ascii":
         return None
+    data = skip_preamble(data)  # as the ezdxf path reads it: no BOM, nothing after EOF
+    end = eof_end(data)
+    if end is None:
+        return None
+    data = data[:end]
     acadver, codepage = header_vars(data)
     if not acadver or acadver < _MIN_VERSION:
         return None

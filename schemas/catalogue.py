@@ -67,7 +67,7 @@ _RULES = [
     _r("DXF-001", "drawing", "error", "图形文件无法读取", "{path} 无法读取：{reason}；损坏前已读出 {entities} 个实体，依赖该图的检查已跳过。请在 CAD 中修复或重新导出该图后重新提交"),
     _r("DXF-002", "drawing", "warning", "图形文件经修复后读取", "{path} 已损坏，经修复后读取：{repairs}。请在 CAD 中核对并修复原图后重新导出"),
     _r("DXF-003", "drawing", "error", "缺少必需图层", "{path} 缺少图层 {layer} 或该图层为空"),
-    _r("DXF-004", "drawing", "error", "应闭合的图形未闭合", "{path} 图层 {layer} 的多段线（句柄 {handle}）未闭合"),
+    _r("DXF-004", "drawing", "error", "应闭合的图形未闭合", "{path} 图层 {layer} 的{shape}（句柄 {handle}）未闭合，也未与其他线段围成闭合轮廓；请绘制为一条闭合多段线"),
     _r("DXF-005", "drawing", "error", "无效图形", "{path} 图层 {layer} 的图形（句柄 {handle}）无效：{reason}"),
     _r("DXF-006", "drawing", "error", "多边形与注记不匹配", "{path} 图层 {layer}：{reason}"),
     _r("DXF-007", "drawing", "error", "标识注记重复", "{path} 图层 {layer}：{reason}"),

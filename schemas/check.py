@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from schemas.catalogue import RULESET_VERSION
 from schemas.context import Context
-from schemas.crs import Zone, check_crs, not_emptied
-from schemas.drawings import FloorPlan, Geometry, drawing_geometry, floor_geometry
+from schemas.crs import Zone, check_crs
+from schemas.drawings import FloorPlan, Geometry, drawing_geometry, floor_geometry, lost_entities
 from schemas.envelope import check_envelope
 from schemas.findings import Finding, count_by_severity
 from schemas.package import Package
@@ -107,7 +107,7 @@ class Steps:
         zone, found = check_crs(tables, self.pkg.drawings, self.profile)
         findings += found
         geometry, found = drawing_geometry(self.pkg, self.profile, floors=False)
-        return zone, geometry, findings + not_emptied(found, self.pkg.drawings)
+        return zone, geometry, findings + found
 
     def floors(self) -> tuple[dict[str, FloorPlan], list[Finding]]:
         """The floor plans' model."""
@@ -190,7 +190,7 @@ def run_checks(
         findings += found
         if error is not None:
             errors.append(error)
-    findings = sorted(apply_profile(findings, profile), key=sort_key)
+    findings = sorted(apply_profile(lost_entities(findings, pkg, profile), profile), key=sort_key)
     verdict = decide(findings, profile, now.date())
     return CheckResult(
         pkg, done.tables, done.geometry, done.zone, profile, findings, verdict, now, internal_errors=errors

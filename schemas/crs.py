@@ -32,6 +32,8 @@ import shapely
 from pyproj import Transformer
 
 from schemas.catalogue import make
+from schemas.drawings import CONTRACT_LAYERS as DRAWING_LAYERS
+from schemas.drawings import PARCEL_LAYERS, SITE_LAYERS, required_layers
 from schemas.findings import Finding, Place
 from schemas.package import Drawing
 from schemas.profile import Profile
@@ -41,7 +43,7 @@ CHINA = (73.0, 135.5, 3.5, 54.0)  # lon_min, lon_max, lat_min, lat_max
 HALF_ZONE = 1.6  # degrees of longitude either side of the central meridian
 # the layers CRS judges (standard names; a profile maps them): all else in a drawing — title
 # blocks, north arrows, legends — is not the contract's and never judged
-CONTRACT_LAYERS = {"site": ("YDHX", "DLHX", "JZJD", "LDFW"), "parcel": ("ZD", "JZD", "JZX")}
+CONTRACT_LAYERS = {kind: DRAWING_LAYERS[kind] for kind in ("site", "parcel")}
 FRAMES = ("shapes", "points", "texts")
 TABLE = "界址点"
 COORDS = "XZBZ/YZBZ"
@@ -368,19 +370,8 @@ def _check_drawing(d: Drawing, zone: Zone, names: set[str], kind: str, profile: 
 
 def _missing_layers(d: Drawing, kind: str, profile: Profile) -> set[str]:
     """The required layers of a site or parcel drawing that DXF-003 would call missing."""
-    from schemas.drawings import PARCEL_LAYERS, SITE_LAYERS, required_layers
-
     layers = SITE_LAYERS if kind == "site" else PARCEL_LAYERS
     return {f.object.layer for f in required_layers(d, layers, profile) if f.object.layer}
-
-
-def not_emptied(found: list[Finding], drawings: dict[str, Drawing]) -> list[Finding]:
-    """``found`` without the DXF-003 of a required layer the CRS step emptied: its entities
-    are there, out of the zone, and CRS-002 has said so at each of them."""
-    emptied = {(d.path, layer) for d in drawings.values() for layer in d.emptied}
-    if not emptied:
-        return found
-    return [f for f in found if not (f.code == "DXF-003" and (f.object.file, f.object.layer) in emptied)]
 
 
 def _project_centre(drawings: dict[str, Drawing], profile: Profile, table_xy: np.ndarray) -> tuple[float, float] | None:
@@ -402,4 +393,4 @@ def project_crs_string(zone: Zone) -> str:
     return f"EPSG:{zone.epsg}"
 
 
-__all__ = ["Zone", "check_crs", "not_emptied", "parse_zbx", "zone_of", "fits", "lonlat", "project_crs_string"]
+__all__ = ["Zone", "check_crs", "parse_zbx", "zone_of", "fits", "lonlat", "project_crs_string"]

@@ -32,10 +32,17 @@ from schemas.profile import Profile
 SITE_LAYERS = ("YDHX", "DLHX", "JZJD", "LDFW")
 PARCEL_LAYERS = ("ZD", "JZD")
 FLOOR_LAYERS = ("FC_C", "FC_H")  # FC_GY and FC_YT may be absent in a plan
+# every layer the contract names, per drawing (standard names; the profile may rename them)
+CONTRACT_LAYERS = {
+    "site": SITE_LAYERS,
+    "parcel": (*PARCEL_LAYERS, "JZX"),
+    "floor": (*FLOOR_LAYERS, "FC_GY", "FC_YT"),
+}
 POLYGON_LAYERS = {"YDHX", "JZJD", "LDFW", "ZD", "FC_C", "FC_H", "FC_GY", "FC_YT"}
 # layers whose polygons must carry one identifying label (balconies: PRP-013)
 LABELLED_LAYERS = {"JZJD": "幢号注记 n#", "ZD": "宗地代码", "FC_C": "层号注记", "FC_H": "户号", "FC_GY": "名称"}
 IDENTIFYING = {"JZJD", "ZD", "FC_C", "FC_H"}
+SHAPE_NAMES = {"LWPOLYLINE": "多段线", "POLYLINE": "多段线", "LINE": "直线段", "ARC": "圆弧"}
 BUILDING_LABEL = re.compile(r"^\s*(\d{1,4})\s*[#＃]")
 ZDDM_LIKE = re.compile(r"^[0-9]{6}[0-9A-Z]{6}[A-Z]{2}[0-9]{5}$")
 
@@ -182,8 +189,24 @@ def required_layers(drawing: Drawing, layers: tuple[str, ...], profile: Profile)
             present = (drawing.points["layer"] == name).any()
         else:
             present = name in drawing.layer_names()
-        if not present:
+        # a layer the CRS step emptied is not missing: CRS-002 was said at each of its entities
+        if not present and name not in drawing.emptied:
             out.append(make("DXF-003", Place(file=drawing.path, layer=name), path=drawing.path, layer=name))
+    return out
+
+
+def lost_entities(findings: list[Finding], pkg: Package, profile: Profile) -> list[Finding]:
+    """``findings`` with each DXF-002 that names an entity the repair removed made an
+    error where that entity lay on one of the contract's layers of its drawing, as the
+    profile names them (deliverable.md: a removal on a contract layer is an error)."""
+    kinds = {d.path: key.split(":", 1)[0] for key, d in pkg.drawings.items()}
+    names = {kind: {profile.layer(std).upper() for std in layers} for kind, layers in CONTRACT_LAYERS.items()}
+    out = []
+    for f in findings:
+        o = f.object
+        if f.code == "DXF-002" and o.handle and o.layer and o.layer.upper() in names.get(kinds.get(o.file or ""), ()):
+            f = f.with_severity("error")
+        out.append(f)
     return out
 
 
@@ -205,7 +228,8 @@ def _judged_polygons(
     pieces = outlines(drawing, name, profile.tolerances.outline_snap)
     for row in pieces.loose.itertuples():  # a piece that closes no ring: open
         xy = shapely.get_coordinates(row.geometry)[0] if row.geometry is not None and not row.geometry.is_empty else None
-        out.append(make("DXF-004", **where.at(name, row.handle, xy, getattr(row, "file", None)), path=getattr(row, "file", drawing.path)))
+        out.append(make("DXF-004", **where.at(name, row.handle, xy, getattr(row, "file", None)), path=getattr(row, "file", drawing.path),
+                        shape=SHAPE_NAMES.get(row.dxftype, "图形")))
     polys, orphans = join(drawing, name, pieces.rings)
     out += _drawn_in_pieces(pieces.rings, where, name, drawing.path)
     if not len(polys):

@@ -89,12 +89,12 @@ def outlines(drawing: Drawing, layer: str, tolerance: float) -> Assembly:
     open shapes do not assemble it twice.
     """
     shapes = drawing.shapes
-    key = (layer, float(tolerance), id(shapes), len(shapes))
-    cache = drawing.__dict__.setdefault("_outlines", {})
-    if key not in cache:
+    key = ("outlines", layer, float(tolerance))
+    kept = drawing.derived.get(key)
+    if kept is None or kept[0] is not shapes:  # computed on these very shapes, or again
         rows = np.flatnonzero(open_pieces(shapes, layer))
-        cache[key] = assemble(shapes.iloc[rows], tolerance, rows)
-    return cache[key]
+        kept = drawing.derived[key] = (shapes, assemble(shapes.iloc[rows], tolerance, rows))
+    return kept[1]
 
 
 def loose_count(drawing: Drawing, layer: str, tolerance: float) -> int:

@@ -64,6 +64,10 @@ class Drawing:
     # required layers the CRS step emptied (their entities out of the zone, CRS-002 each):
     # not "missing" (DXF-003), though nothing on them is measured
     emptied: set[str] = field(default_factory=set)
+    # what schemas derive from the frames and reuse (e.g. assembled outlines), keyed by
+    # what was asked; each entry holds the frame it was derived from, to be recomputed
+    # when the frame was replaced
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def layer_names(self) -> set[str]:
         return (

@@ -17,6 +17,9 @@ import pytest
 from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_encoding import choose_encoding
 from parsers.dxf_sniff import cut_after_eof, eof_end, has_eof, header_vars, sniff
+from schemas.drawings import lost_entities
+from schemas.package import Package
+from schemas.profile import Profile, load_profile
 
 PARCEL = "drawings/parcel.dxf"
 FLOOR = "drawings/floors/0001.dxf"
@@ -314,17 +317,38 @@ def test_every_entity_the_repair_removed_is_named():
         ],
         key=str,
     )
-    severity = {f.object.handle: f.severity for f in findings}
-    assert severity == {None: "warning", on_jzd: "error", on_tk: "warning", ellipse: "error"}
+    assert {f.severity for f in findings} == {"warning"}  # the reader reports; the check judges
     assert drawing.repairs and all(re.search(r"[\u4e00-\u9fff]", r) for r in drawing.repairs)
     assert_plain_chinese(findings, PARCEL)
+
+
+def _judged(data: bytes, path: str, profile: Profile | None = None) -> dict[str | None, str]:
+    """Severity by handle of the findings of reading ``data`` as the drawing at ``path``,
+    once the check has judged the removals (schemas.drawings.lost_entities)."""
+    drawing, findings = read_dxf(data, path)
+    key = "parcel" if path == PARCEL else "floor:0001"
+    pkg = Package(source="test", drawings={key: drawing})
+    judged = lost_entities(findings, pkg, profile or load_profile())
+    return {f.object.handle: f.severity for f in judged}
+
+
+def test_a_removal_on_a_contract_layer_is_an_error():
+    data, on_jzd, on_tk, ellipse, _ = _repaired_parcel()
+    assert _judged(data, PARCEL) == {None: "warning", on_jzd: "error", on_tk: "warning", ellipse: "error"}
 
 
 def test_a_removal_on_another_drawings_layer_is_a_warning():
     """ZD and JZD are the parcel drawing's layers, not a floor plan's."""
     data, *_ = _repaired_parcel()
-    _, findings = read_dxf(data, FLOOR)
-    assert {f.severity for f in findings} == {"warning"}
+    assert set(_judged(data, FLOOR).values()) == {"warning"}
+
+
+def test_a_removal_on_a_layer_the_profile_renames_is_an_error():
+    """A profile naming the boundary-point layer TK makes TK a contract layer, and JZD not."""
+    data, on_jzd, on_tk, ellipse, _ = _repaired_parcel()
+    renamed = load_profile().model_copy(deep=True)
+    renamed.layers["JZD"] = "TK"
+    assert _judged(data, PARCEL, renamed) == {None: "warning", on_jzd: "warning", on_tk: "error", ellipse: "error"}
 
 
 def test_damaged_beyond_repair_counts_what_was_read_before():

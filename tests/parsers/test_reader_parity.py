@@ -420,3 +420,25 @@ def test_damaged_autocad_sections_go_to_ezdxf():
     at = data.index(b"310\r\n", data.index(b"ACDSDATA")) + 5
     bad = data[:at] + b"XY" + data[at + 2 :]
     assert read_dxf_fast(bad, REL) is None
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda d: b"\xef\xbb\xbf\r\n" + d,  # a byte order mark and a blank line first
+        lambda d: d + b"\x00\x00\x1a garbage after the end\n",
+        lambda d: d + d,  # a second copy after EOF
+    ],
+    ids=["bom", "garbage-after-eof", "second-copy"],
+)
+def test_bytes_around_the_drawing_do_not_leave_the_fast_path(wrap):
+    """What ezdxf ignores (a BOM, leading blank lines, anything after the first EOF) the
+    fast path ignores too: same rows, no finding, no detour through ezdxf."""
+    data = wrap(DRAWINGS["autocad_2013"]())
+    slow, findings = read_dxf(data, REL)
+    fast = read_dxf_fast(data, REL)
+
+    assert findings == []
+    assert fast is not None
+    assert fast[1] == []
+    assert_same(fast[0], slow)
