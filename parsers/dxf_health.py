@@ -36,7 +36,7 @@ from ezdxf import recover
 from ezdxf.entities.dxfgfx import DXFGraphic
 from ezdxf.entities.factory import ENTITY_CLASSES
 from ezdxf.lldxf import const, validator
-from ezdxf.lldxf.types import BYTES, DOUBLE, INT16, INT32, INT64, POINT_CODES
+from ezdxf.lldxf.types import BYTES, DOUBLE, INT16, INT32, INT64, POINT_CODES, POINTER_CODES
 
 _MAX_CODE = 1072
 _IS_FLOAT = np.zeros(_MAX_CODE, dtype=bool)
@@ -76,6 +76,11 @@ _MARKERS: dict[bytes, tuple[tuple[bytes | None, ...], ...]] = {
     b"ATTRIB": ((b"AcDbText", b"AcDbAttribute"),),
 }
 _SINGLE = (1, 8, 66, 67, 70)
+_CHILDREN = (b"VERTEX", b"SEQEND", b"ATTRIB")
+#: The APPDATA an entity may carry (AutoCAD writes these two): persistent reactors (the
+#: groups, dictionaries, associative hatches and dimensions that watch the entity) and
+#: the extension dictionary. ezdxf reads both silently and audits neither.
+_APPDATA = {b"{ACAD_REACTORS": 330, b"{ACAD_XDICTIONARY": 360}
 _NOT_GRAPHICAL = [
     name.encode()
     for name, cls in ENTITY_CLASSES.items()
@@ -137,7 +142,8 @@ def healthy_tags(data: bytes) -> Tags:
     records = _Records(codes[kept], values[kept])
     shift = int(np.count_nonzero(~kept[:start]))
     records.check(start - shift, end - shift)
-    _check_skeleton(lines, start, end)
+    inside = records.skeleton_entities(lines, np.flatnonzero(kept))
+    _check_skeleton(lines, start, end, inside)
     return Tags(lines, codes, values, start, end)
 
 
@@ -234,38 +240,80 @@ class _Records:
         self._check_tag_structure()
         in_entities = np.zeros(len(self.zero), dtype=bool)
         in_entities[(self.zero >= start) & (self.zero < end)] = True
+        self.in_entities = in_entities
+        self._check_appdata(in_entities)
         wrong = [self._ids[n] for n in _NOT_GRAPHICAL if n in self._ids]
         if np.isin(self.kind[in_entities], wrong).any():
             raise Doubt("a table entry or object among the entities")
         self._check_references(in_entities)
+        is100 = self.codes == 100
+        cum = np.cumsum(is100)
+        self.sub = cum - cum[self.zero][self.record]  # 0 before the first marker, 1 in AcDbEntity …
         self._check_sequences(in_entities)
         self._check_model_owner(in_entities)
         self._check_subclasses(in_entities)
         self._check_audit(in_entities)
 
     def _check_references(self, in_entities: np.ndarray) -> None:
-        """Owner and pointer references name a handle of the right part of the file: what
-        is outside the entities refers to what is outside them, an entity's references other
-        than its owner too, and an entity's owner exists."""
+        """References are handles. An entity's references name a handle that exists; its
+        extension dictionary is a DICTIONARY outside the entities.
+
+        What is outside the entities may refer to anything, entities included: the
+        skeleton ezdxf audits (:meth:`skeleton_entities`) keeps a stand-in for every entity
+        it refers to, so a reference resolves there exactly when it does in the file.
+        """
         codes, values, record = self.codes, self.values, self.record
         tag_in_entities = in_entities[record]
-        outside = {int(h, 16) for h in values[self.handle_tag & ~tag_in_entities]}
         refs = _mask(codes, _REFERENCE_CODES)
-        for ref in set(values[refs & ~(tag_in_entities & (codes == 330))].tolist()):
+        for ref in set(values[refs].tolist()):
             if not ref or len(ref) > 16 or ref.translate(None, _HEX):
                 raise Doubt("a reference that is not a handle")
-            if ref != b"0" and int(ref, 16) not in outside:
-                raise Doubt("a reference to a handle that does not exist there")
-        everywhere = {int(h, 16) for h in values[self.handle_tag]}
-        for ref in set(values[tag_in_entities & (codes == 330)].tolist()):
-            # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both
-            if (
-                not ref
-                or len(ref) > 16
-                or ref.translate(None, _HEX)
-                or int(ref, 16) not in everywhere
-            ):
-                raise Doubt("an entity owned by a handle that does not exist")
+        everywhere = set(self.handle_int.tolist())
+        # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both
+        owners = refs & tag_in_entities & (codes == 330)
+        pointers = refs & tag_in_entities & (codes != 330) & (values != b"0")
+        for ref in set(values[owners | pointers].tolist()):
+            if int(ref, 16) not in everywhere:
+                raise Doubt("an entity refers to a handle that does not exist")
+        xdict = np.flatnonzero(tag_in_entities & (codes == 360) & self.in_group)
+        if len(xdict):
+            outside = ~in_entities[self.handle_record]
+            kind = dict(
+                zip(
+                    self.handle_int[outside].tolist(),
+                    self.names[self.handle_record[outside]].tolist(),
+                    strict=True,
+                )
+            )
+            if any(kind.get(int(v, 16)) != b"DICTIONARY" for v in set(values[xdict].tolist())):
+                raise Doubt("an extension dictionary that is not a DICTIONARY object")
+
+    def _check_appdata(self, in_entities: np.ndarray) -> None:
+        """An entity's APPDATA is its reactors (330s) or its extension dictionary (one
+        360), one group each, no nesting; in the types the scan reads (:data:`_MARKERS`)
+        only before the first subclass marker, as AutoCAD writes it. ezdxf keeps other
+        APPDATA apart; the scan reads by group code, so any other goes to ezdxf."""
+        codes, values, record = self.codes, self.values, self.record
+        tags = in_entities[record]
+        if not (self.in_group & tags).any():
+            return
+        if ((self.depth < 0) | (self.depth > 1))[tags].any():
+            raise Doubt("nested APPDATA")
+        opening = np.flatnonzero(self.opening & tags)
+        names = values[opening]
+        if not np.isin(names, list(_APPDATA)).all():
+            raise Doubt("APPDATA other than reactors and extension dictionary")
+        pairs = record[opening].astype(np.int64) * 2 + (names == b"{ACAD_XDICTIONARY")
+        if len(np.unique(pairs)) != len(pairs):
+            raise Doubt("APPDATA twice in an entity")
+        inner = np.flatnonzero(self.in_group & tags & ~self.opening & ~self.closing)
+        group = np.searchsorted(opening, inner) - 1  # the group each inner tag is in
+        allowed = np.array([_APPDATA[n] for n in names.tolist()], dtype=np.int64)
+        if (codes[inner] != allowed[group]).any():
+            raise Doubt("APPDATA holding other tags")
+        per_group = np.bincount(group, minlength=len(opening))
+        if (per_group[names == b"{ACAD_XDICTIONARY"] != 1).any():
+            raise Doubt("an extension dictionary group without exactly one handle")
 
     def _check_header(self) -> None:
         codes, values = self.codes, self.values
@@ -300,10 +348,14 @@ class _Records:
         if (per_record[needs_handle] != 1).any() or per_record[~needs_handle].any():
             raise Doubt("a record without exactly one handle")
         handles = values[handle_tag].tolist()
-        known = {int(h, 16) for h in handles}  # ValueError as ezdxf, which drops such a handle
+        ints = [int(h, 16) for h in handles]  # ValueError as ezdxf, which drops such a handle
+        known = set(ints)
         if len(known) != len(handles) or 0 in known:
             raise Doubt("duplicate handles, or handle 0")
         self.handle_tag = handle_tag
+        # the handle of each record that has one, as an integer, and that record
+        self.handle_int = np.array(ints, dtype=np.uint64)
+        self.handle_record = record[handle_tag]
         for name in set(values[(codes == 8) & ~section].tolist()):
             if not validator.is_valid_layer_name(name.decode("utf-8", "replace")):
                 raise Doubt("an invalid layer name")
@@ -321,6 +373,11 @@ class _Records:
             np.bincount(record[opening], minlength=n) != np.bincount(record[closing], minlength=n)
         ).any():
             raise Doubt("unbalanced APPDATA")
+        self.opening, self.closing = opening, closing
+        # per tag: inside an APPDATA group, its markers included
+        depth = np.cumsum(np.where(is_102, np.where(closing, -1, 1), 0))
+        self.depth = depth
+        self.in_group = (depth > 0) | closing
         first_xdata = np.full(n, len(codes))
         starts = np.flatnonzero(codes == 1001)
         np.minimum.at(first_xdata, record[starts], starts)
@@ -373,7 +430,8 @@ class _Records:
         top = in_entities & ~np.isin(kinds, [b"VERTEX", b"SEQEND", b"ATTRIB"])
         space = self.first(67)
         paper = np.array([s is not None and int(s) == 1 for s in space], dtype=bool)
-        owners = self.first(330)[top & ~paper]
+        head = ~self.in_group & (self.sub == 0)  # the owner, not a reactor or later 330
+        owners = self.first(330, head)[top & ~paper]
         if any(o != model[0] for o in owners):
             raise Doubt("a modelspace entity owned by something else")
 
@@ -382,21 +440,21 @@ class _Records:
         first subclass marker, the common properties in AcDbEntity, the rest after it, and
         the markers of each type. ezdxf reads tags by subclass, GDAL and the scan by group
         code; in this layout both read the same."""
-        codes, values, record = self.codes, self.values, self.record
+        codes, record, sub, in_group = self.codes, self.record, self.sub, self.in_group
         is100 = codes == 100
-        cum = np.cumsum(is100)
-        sub = cum - cum[self.zero][record]  # 0 before the first marker, 1 in AcDbEntity …
         tags = in_entities[record] & ~is100 & (codes != 0) & (codes < 1000)
         head, common = _mask(codes, _HEAD), _mask(codes, _COMMON)
-        is_102 = codes == 102
-        closing = np.zeros(len(codes), dtype=bool)
-        closing[is_102] = values[is_102] == b"}"
-        inside_102 = np.cumsum(np.where(is_102, np.where(closing, -1, 1), 0))
-        in_group = (inside_102 > 0) | closing
-        if (tags & head & ~in_group & (sub != 0)).any() or (
+        # the types the scan reads keep handle, owner and APPDATA in the head; in the others
+        # (read and audited by ezdxf in the skeleton) a later 330 / 360 is their own data,
+        # e.g. an associative HATCH's boundary objects
+        read = np.isin(self.names, list(_MARKERS))[record]
+        later = head & (read | ((codes != 330) & (codes != 360)))
+        if (tags & later & ~in_group & (sub != 0)).any() or (
             tags & ~head & ~in_group & (sub == 0)
         ).any():
             raise Doubt("tags before the first subclass marker")
+        if (tags & read & in_group & (sub != 0)).any():
+            raise Doubt("APPDATA after the first subclass marker")
         if (tags & common & (sub != 1)).any() or (tags & ~head & ~common & (sub == 1)).any():
             raise Doubt("common properties outside AcDbEntity")
         ents = np.flatnonzero(in_entities)
@@ -448,6 +506,12 @@ class _Records:
             raise Doubt("an undefined linetype")
         if not set(values_of(7, np.isin(kinds, _TEXT_STYLED))) <= styles:
             raise Doubt("an undefined text style")
+        attribs = ents[kinds == b"ATTRIB"]
+        tag = np.bincount(
+            self.record[(self.codes == 2) & (self.sub == 3)], minlength=len(self.zero)
+        )
+        if (tag[attribs] == 0).any():  # in AcDbAttribute; ezdxf deletes an ATTRIB without
+            raise Doubt("an ATTRIB without its tag")
         inserts = kinds == b"INSERT"
         if any(v is None for v in self.first(2)[ents[inserts]]):
             raise Doubt("an INSERT without a block name")
@@ -468,6 +532,63 @@ class _Records:
         given = np.array([v is not None for v in self.first(210)[ents]], dtype=bool)
         if (given & (np.abs(ext).max(axis=0) < 1e-12)).any():  # no 230: z = 0, as ezdxf reads
             raise Doubt("a null extrusion vector")
+
+    def skeleton_entities(self, lines: list[bytes], tag_index: np.ndarray) -> list[bytes]:
+        """The lines of the ENTITIES section as ezdxf audits it in the skeleton.
+
+        The types the fast path reads and checks itself (:data:`_MARKERS`) are left out;
+        every other entity (HATCH, DIMENSION, SPLINE, …: types with audits of their own)
+        stays, so that ezdxf reads and audits it as in the whole file. A left-out entity
+        that the skeleton refers to (a group's member, the owner of an extension
+        dictionary, an associative hatch's boundary, a draw order's entry) is replaced by
+        a stand-in: a POINT with its handle, owner, reactors, extension dictionary, space
+        and layer, so that every reference resolves as it does in the file.
+
+        Parameters
+        ----------
+        lines : list of bytes
+            The file's lines.
+        tag_index : numpy.ndarray
+            The index, in the file's tags, of each tag these records were built from.
+        """
+        ents = np.flatnonzero(self.in_entities)
+        if not len(ents):
+            return []
+        codes, values, record = self.codes, self.values, self.record
+        kept = np.zeros(len(self.zero), dtype=bool)
+        kept[ents] = ~np.isin(self.names[ents], list(_MARKERS))
+        in_skeleton = ~self.in_entities[record] | kept[record]
+        pointers = in_skeleton & _mask(codes, POINTER_CODES)
+        referred = set()
+        for ref in set(values[pointers].tolist()):
+            if ref and len(ref) <= 16 and not ref.translate(None, _HEX):
+                referred.add(int(ref, 16))
+        left_out = self.in_entities[self.handle_record] & ~kept[self.handle_record]
+        hit = left_out & np.isin(self.handle_int, np.array(sorted(referred), dtype=np.uint64))
+        stub = np.zeros(len(self.zero), dtype=bool)
+        stub[self.handle_record[hit]] = True
+        if np.isin(self.names[stub], list(_CHILDREN)).any():
+            raise Doubt("a reference to a VERTEX, ATTRIB or SEQEND")
+        ends = np.append(self.zero[1:], len(codes))
+        out: list[bytes] = []
+        for r in np.flatnonzero(kept | stub).tolist():
+            first, last = int(self.zero[r]), int(ends[r])
+            if kept[r]:
+                a, b = int(tag_index[first]), int(tag_index[last - 1]) + 1
+                out += lines[2 * a : 2 * b]
+                continue
+            own = np.arange(first, last)
+            head = own[self.sub[own] == 0][1:]  # handle, APPDATA, owner: as written
+            common = own[(self.sub[own] == 1) & ((codes[own] == 67) | (codes[own] == 8))]
+            out += [b"0", b"POINT"]
+            for t in np.concatenate([head, [0], common]).tolist():
+                if t == 0:
+                    out += [b"100", b"AcDbEntity"]
+                else:
+                    k = int(tag_index[t])
+                    out += lines[2 * k : 2 * k + 2]
+            out += [b"100", b"AcDbPoint", b"10", b"0.0", b"20", b"0.0", b"30", b"0.0"]
+        return out
 
     def _floats(self, code: int, ents: np.ndarray, default: float) -> np.ndarray:
         got = self.first(code)[ents]
@@ -493,15 +614,17 @@ _VERDICTS_KEPT = 256
 _verdicts: dict[bytes, str | None] = {}  # skeleton key → None (clean) or the doubt
 
 
-def _check_skeleton(lines: list[bytes], start: int, end: int) -> None:
-    """ezdxf reads and audits the file without its entities: no exception, error or fix.
+def _check_skeleton(lines: list[bytes], start: int, end: int, inside: list[bytes]) -> None:
+    """ezdxf reads and audits the file without the entities the fast path reads (``inside``:
+    what stays of the ENTITIES section, :meth:`_Records.skeleton_entities`): no exception,
+    error or fix.
 
     Reading even an empty skeleton costs ezdxf ~30 ms, most of a healthy file's fast read.
     The floor plans of one package come from one template and differ outside their
     entities only in :data:`_VOLATILE` header values, so the verdict is kept per skeleton
     with those values masked: the next such file costs a hash.
     """
-    kept = lines[: 2 * start] + lines[2 * end :]
+    kept = lines[: 2 * start] + inside + lines[2 * end :]
     key = _skeleton_key(kept)
     if key not in _verdicts:
         if len(_verdicts) >= _VERDICTS_KEPT:
