@@ -23,7 +23,7 @@ from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas import labels
 from tests.parsers.test_dxf import REL, _chinese, _drawing_with_entities, codes
-from tests.parsers.test_reader_parity import autocad_style
+from tests.parsers.test_reader_parity import autocad_style, linked
 
 
 @pytest.fixture
@@ -251,13 +251,35 @@ def _autocad_dxf() -> bytes:
     return _SMALL[1]
 
 
+_LINKED: list[bytes] = []
+
+
+def _linked_dxf() -> bytes:
+    """A drawing whose entities and objects refer to each other (associative hatch,
+    extension dictionaries, a group, reactors, a dimension), with an INSERT with an
+    ATTRIB (built once)."""
+    if not _LINKED:
+        doc = linked("R2013")
+        block = doc.blocks.new("ZDB")
+        block.add_attdef("ZDDM", (0, 0))
+        insert = doc.modelspace().add_blockref("ZDB", (5, 5), dxfattribs={"layer": "ZD"})
+        insert.add_auto_attribs({"ZDDM": "371502001001GB00001"})
+        stream = io.StringIO()
+        doc.write(stream)
+        _LINKED.append(stream.getvalue().encode("utf-8"))
+    return _LINKED[0]
+
+
+_SOURCES = {"floors": _small_dxf, "autocad": _autocad_dxf, "linked": _linked_dxf}
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**32 - 1), st.booleans())
-def test_when_the_fast_path_answers_ezdxf_agrees(seed, autocad):
+@given(st.integers(0, 2**32 - 1), st.sampled_from(sorted(_SOURCES)))
+def test_when_the_fast_path_answers_ezdxf_agrees(seed, source):
     """Delete, duplicate, move and rewrite tags at random: the fast path either refuses or
     gives exactly the frames and findings of the ezdxf reader."""
     rng = random.Random(seed)
-    lines = (_autocad_dxf() if autocad else _small_dxf()).rstrip().split(b"\n")
+    lines = _SOURCES[source]().rstrip().split(b"\n")
     tags = list(zip(lines[0::2], lines[1::2], strict=True))
     for _ in range(rng.randint(1, 2)):
         i = rng.randrange(len(tags))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import ezdxf
 import numpy as np
@@ -150,9 +151,7 @@ def _geometry(version: str = "R2013") -> ezdxf.document.Drawing:
     msp.add_arc(  # mirrored: OCS with extrusion (0, 0, -1), as mirrored drawings hold
         (-x0 - 80, y0 + 20, 0), 7, 20, 110, dxfattribs={"layer": "YDHX", "extrusion": (0, 0, -1)}
     )
-    msp.add_arc(
-        (5, 6, 1.5), 4, 30, 200, dxfattribs={"layer": "YDHX", "extrusion": (0.3, 0.2, 0.9)}
-    )
+    msp.add_arc((5, 6, 1.5), 4, 30, 200, dxfattribs={"layer": "YDHX", "extrusion": (0.3, 0.2, 0.9)})
     msp.add_circle((x0 + 1, y0 + 1), 0.25, dxfattribs={"layer": "JZD"})
     msp.add_circle((-x0 - 1, y0 + 1), 0.25, dxfattribs={"layer": "JZD", "extrusion": (0, 0, -1)})
     msp.add_point((x0 + 2, y0 + 2), dxfattribs={"layer": "JZD"})
@@ -218,7 +217,9 @@ def _framed(version: str = "R2013") -> ezdxf.document.Drawing:
             (1000, "ACAD_MTEXT_TEXT_BORDERS_END"),
         ],
     )
-    msp.add_lwpolyline([(0, 0), (30, 0), (30, 20), (0, 20)], close=True, dxfattribs={"layer": "JZJD"})
+    msp.add_lwpolyline(
+        [(0, 0), (30, 0), (30, 20), (0, 20)], close=True, dxfattribs={"layer": "JZJD"}
+    )
     return doc
 
 
@@ -374,7 +375,9 @@ def test_arcs_are_open_shapes_from_start_to_end():
         x0, y0 = 409000.0, 4034000.0
         first = np.array(arcs.geometry.iloc[0].coords)
         start, end = np.radians(10), np.radians(170)
-        assert np.allclose(first[0], [x0 + 20 + 12.5 * np.cos(start), y0 + 20 + 12.5 * np.sin(start)])
+        assert np.allclose(
+            first[0], [x0 + 20 + 12.5 * np.cos(start), y0 + 20 + 12.5 * np.sin(start)]
+        )
         assert np.allclose(first[-1], [x0 + 20 + 12.5 * np.cos(end), y0 + 20 + 12.5 * np.sin(end)])
         assert np.allclose(np.hypot(first[:, 0] - x0 - 20, first[:, 1] - y0 - 20), 12.5)
         assert first[len(first) // 2, 1] > y0 + 32  # counter-clockwise: over the top
@@ -441,4 +444,150 @@ def test_bytes_around_the_drawing_do_not_leave_the_fast_path(wrap):
     assert findings == []
     assert fast is not None
     assert fast[1] == []
+    assert_same(fast[0], slow)
+
+
+# ------------------------------------------------- links between entities and objects
+
+
+def linked(version: str = "R2013") -> ezdxf.document.Drawing:
+    """What AutoCAD and CASS drawings link: an associative HATCH (its boundary polyline
+    holds the hatch as a reactor, written before its owner; the hatch names the boundary),
+    extension dictionaries with an XRECORD (on TEXT and LINE), a GROUP (its members hold it
+    as a reactor), an MTEXT whose reactor is a DICTIONARY, a DIMENSION with its block."""
+    doc = ezdxf.new(version)
+    msp = doc.modelspace()
+    outline = [(0, 0), (10, 0), (10, 8), (0, 8)]
+    boundary = msp.add_lwpolyline(outline, close=True, dxfattribs={"layer": "JZJD"})
+    hatch = msp.add_hatch(color=3, dxfattribs={"layer": "JZJD", "associative": 1})
+    path = hatch.paths.add_polyline_path(outline, is_closed=True)
+    path.source_boundary_objects = [boundary.dxf.handle]
+    boundary.append_reactor_handle(hatch.dxf.handle)
+    label = msp.add_text("J1", dxfattribs={"layer": "JZD", "insert": (1, 1)})
+    xdict = label.new_extension_dict()
+    xdict.add_xrecord("SOUTH_DATA").reset([(1, "ZD"), (40, 1.5)])
+    msp.add_line((0, 0), (5, 5), dxfattribs={"layer": "JZX"}).new_extension_dict()
+    parcel = msp.add_lwpolyline([(20, 0), (30, 0), (30, 5)], close=True, dxfattribs={"layer": "ZD"})
+    point = msp.add_circle((20, 0), 0.2, dxfattribs={"layer": "JZD"})
+    doc.groups.new("宗地1").extend([parcel, point, label])
+    msp.add_mtext("2#", dxfattribs={"insert": (3, 3)}).append_reactor_handle(xdict.handle)
+    msp.add_linear_dim(base=(0, -3), p1=(0, 0), p2=(10, 0)).render()
+    return doc
+
+
+LINKED: dict[str, Callable[[], bytes]] = {
+    "linked_r2000": lambda: _bytes(linked("R2000")),
+    "linked_r2013": lambda: _bytes(linked("R2013")),
+    "linked_r2018_autocad": lambda: autocad_style(linked("R2018"), seed=6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINKED))
+def test_entities_linked_to_objects_take_the_fast_path(name):
+    """Reactors, extension dictionaries, groups, associative hatches: ezdxf reads them
+    without a word, so the fast path answers too, with the same rows."""
+    data = LINKED[name]()
+    assert b"{ACAD_REACTORS" in data and b"{ACAD_XDICTIONARY" in data and b"GROUP" in data
+    slow, findings = read_dxf(data, REL)
+    fast = read_dxf_fast(data, REL)
+
+    assert findings == []
+    assert fast is not None, f"{name}: the fast path must take this drawing"
+    assert fast[1] == []
+    assert_same(fast[0], slow)
+    assert len(slow.shapes) == 3 and len(slow.texts) == 2  # boundary, LINE, parcel; J1, 2#
+
+
+def _raw_insert(data: bytes, record: bytes, before: bytes, tags: bytes) -> bytes:
+    """``tags`` inserted before the first ``before`` line after the first ``record``."""
+    at = data.index(before, data.index(b"\n" + record + b"\n"))
+    return data[:at] + tags + data[at:]
+
+
+def _member_without_reactor() -> bytes:
+    doc = linked()
+    group = doc.groups.get("宗地1")
+    next(iter(group)).discard_reactor_handle(group.dxf.handle)
+    return _bytes(doc)
+
+
+def _members_in_two_layouts() -> bytes:
+    doc = linked()
+    group = doc.groups.get("宗地1")
+    paper = doc.layout("Layout1").add_line((0, 0), (1, 1))
+    paper.append_reactor_handle(group.dxf.handle)
+    member = b"340\n" + paper.dxf.handle.encode() + b"\n"
+    return _raw_insert(_bytes(doc), b"GROUP", b"340\n", member)
+
+
+def _xdict_owned_by_nothing() -> bytes:
+    doc = linked()
+    text = doc.modelspace().query("TEXT").first
+    text.get_extension_dict().dictionary.dxf.owner = "FFFF0"
+    return _bytes(doc)
+
+
+def _xdict_entry_to_nothing() -> bytes:
+    doc = linked()
+    text = doc.modelspace().query("TEXT").first
+    text.get_extension_dict().dictionary._data["GONE"] = "FFFF1"  # a handle, as loaded
+    return _bytes(doc)
+
+
+def _hatch_with_an_invalid_spline() -> bytes:
+    doc = linked()
+    path = doc.modelspace().query("HATCH").first.paths.add_edge_path()
+    path.add_line((0, 0), (10, 0))
+    path.add_spline(control_points=[(10, 0), (10, 5), (0, 5)], knot_values=[0, 0, 0, 1, 1])
+    path.add_line((0, 5), (0, 0))
+    return _bytes(doc)
+
+
+def _attrib_without_tag() -> bytes:
+    doc = linked()
+    block = doc.blocks.new("ZDB")
+    block.add_attdef("ZDDM", (0, 0))
+    doc.modelspace().add_blockref("ZDB", (5, 5)).add_auto_attribs({"ZDDM": "371502001001GB00001"})
+    data = _bytes(doc)
+    at = data.index(b"\n  2\nZDDM\n", data.index(b"\nATTRIB\n"))
+    return data[:at] + data[at + len(b"\n  2\nZDDM") :]
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        _member_without_reactor,
+        _members_in_two_layouts,
+        _xdict_owned_by_nothing,
+        _xdict_entry_to_nothing,
+        _hatch_with_an_invalid_spline,
+        _attrib_without_tag,
+    ],
+)
+def test_links_ezdxf_repairs_go_to_ezdxf(damaged):
+    """What ezdxf's auditor repairs in groups, extension dictionaries, hatches and
+    attributes is DXF-002 on the ezdxf path: the fast path must refuse."""
+    data = damaged()
+    _, findings = read_dxf(data, REL)
+    assert "DXF-002" in {f.code for f in findings}
+    assert read_dxf_fast(data, REL) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ezdxf__hatches_1.dxf",
+        "ezdxf__text_negative_extrusion.dxf",
+        "ezdxf__mtext_framed_columns.dxf",
+    ],
+)
+def test_autocad_2013_and_2018_files_of_the_corpus_take_the_fast_path(name):
+    """Real AutoCAD output (associative hatches, extension dictionaries on MTEXT and
+    VIEWPORT, ATTDEF among the entities): same rows on both paths, and the fast one answers."""
+    data = (Path(__file__).parents[1] / "corpus" / "outside" / name).read_bytes()
+    slow, findings = read_dxf(data, REL)
+    fast = read_dxf_fast(data, REL)
+
+    assert findings == []
+    assert fast is not None
     assert_same(fast[0], slow)
