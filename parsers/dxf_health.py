@@ -245,10 +245,10 @@ class _Records:
         wrong = [self._ids[n] for n in _NOT_GRAPHICAL if n in self._ids]
         if np.isin(self.kind[in_entities], wrong).any():
             raise Doubt("a table entry or object among the entities")
-        self._check_references(in_entities)
         is100 = self.codes == 100
         cum = np.cumsum(is100)
         self.sub = cum - cum[self.zero][self.record]  # 0 before the first marker, 1 in AcDbEntity …
+        self._check_references(in_entities)
         self._check_sequences(in_entities)
         self._check_model_owner(in_entities)
         self._check_subclasses(in_entities)
@@ -269,9 +269,14 @@ class _Records:
             if not ref or len(ref) > 16 or ref.translate(None, _HEX):
                 raise Doubt("a reference that is not a handle")
         everywhere = set(self.handle_int.tolist())
-        # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both
-        owners = refs & tag_in_entities & (codes == 330)
-        pointers = refs & tag_in_entities & (codes != 330) & (values != b"0")
+        # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both.
+        # Reactors may name what is gone (ezdxf keeps them unread), and the entities left
+        # in the skeleton are judged there by ezdxf, references and all.
+        read = tag_in_entities & np.isin(self.names, list(_MARKERS))[record]
+        owners = refs & tag_in_entities & (codes == 330) & ~self.in_group & (self.sub == 0)
+        pointers = refs & read & ~self.in_group & (codes != 330) & (values != b"0")
+        if (np.bincount(record[owners], minlength=len(self.zero)) > 1).any():
+            raise Doubt("an entity with two owners")
         for ref in set(values[owners | pointers].tolist()):
             if int(ref, 16) not in everywhere:
                 raise Doubt("an entity refers to a handle that does not exist")

@@ -479,7 +479,17 @@ LINKED: dict[str, Callable[[], bytes]] = {
     "linked_r2000": lambda: _bytes(linked("R2000")),
     "linked_r2013": lambda: _bytes(linked("R2013")),
     "linked_r2018_autocad": lambda: autocad_style(linked("R2018"), seed=6),
+    "linked_stale_reactors": lambda: _bytes(_stale_reactors()),
 }
+
+
+def _stale_reactors() -> ezdxf.document.Drawing:
+    """Reactors naming what is gone (a deleted hatch, a purged dictionary): ezdxf keeps
+    reactors without reading them."""
+    doc = linked()
+    for entity in doc.modelspace().query("LWPOLYLINE TEXT"):
+        entity.append_reactor_handle("FFFF2")
+    return doc
 
 
 @pytest.mark.parametrize("name", sorted(LINKED))
