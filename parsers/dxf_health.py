@@ -9,16 +9,24 @@ gives, findings included. So a file is taken only when
   frame SECTION … ENDSEC … EOF with exactly one ENTITIES section;
 - every record has one hexadecimal, unique handle (the ACDSDATA and THUMBNAILIMAGE
   sections of AutoCAD 2013+, whose records have none and which hold no entities, are left
-  to the skeleton audit below), every owner / pointer reference names a
-  handle — outside the entities, one outside the entities (so a file whose objects refer
-  to entities: groups, extension dictionaries, draw order, goes to ezdxf) —, layer names
-  are valid, APPDATA and XDATA are well formed, entities are laid out in their subclasses
-  as AutoCAD writes them, modelspace entities are owned by ``*Model_Space``, POLYLINE /
-  INSERT sequences are closed by SEQEND;
+  to the skeleton audit below), every owner / pointer reference is a handle, an entity's
+  owner and pointers name one that exists (its reactors may name what is gone: ezdxf keeps
+  them unread), layer names are valid, APPDATA and XDATA are well formed, an entity's
+  APPDATA is its reactors and its extension dictionary (a DICTIONARY) and nothing else,
+  entities are laid out in their subclasses as AutoCAD writes them, modelspace entities
+  are owned by ``*Model_Space`` (the owner is the 330 before the first subclass marker,
+  not a reactor), POLYLINE / INSERT sequences are closed by SEQEND;
 - the entities pass what ezdxf's auditor checks on them (linetype, text style, block and
-  dimension style defined; colour, lineweight, transparency, extrusion valid);
-- everything but the entities — HEADER, CLASSES, TABLES, BLOCKS, OBJECTS — is read and
-  audited by ezdxf itself with no error and no fix (a small document: milliseconds).
+  dimension style defined; colour, lineweight, transparency, extrusion valid; an ATTRIB
+  has its tag);
+- everything else — HEADER, CLASSES, TABLES, BLOCKS, OBJECTS, and the entities of types
+  the fast path does not read (HATCH, DIMENSION, SPLINE, …, which have audits of their
+  own) — is read and audited by ezdxf itself with no error and no fix (a small document:
+  milliseconds). The entities left out of this skeleton that it refers to (a GROUP's
+  members, the owner of an extension dictionary, an associative hatch's boundary, a draw
+  order's entries) stay as stand-ins with their handle, owner, reactors, extension
+  dictionary, space and layer, so that every reference resolves as in the whole file:
+  what ezdxf repairs in groups and dictionaries is found there.
 
 Anything else raises :class:`Doubt` and the caller reads the file with ezdxf.
 """
@@ -219,6 +227,10 @@ class _Records:
         """Per tag: does it belong to a record called ``name``?"""
         return self.tag_kind == self._ids.get(name, -1)
 
+    def kind_in(self, names) -> np.ndarray:
+        """Per record: is it called one of ``names``?"""
+        return np.isin(self.kind, [self._ids[n] for n in names if n in self._ids])
+
     def first(self, code: int, where: np.ndarray | None = None) -> np.ndarray:
         """First value of ``code`` per record (None if absent)."""
         tags = np.flatnonzero(self.codes == code if where is None else (self.codes == code) & where)
@@ -272,7 +284,7 @@ class _Records:
         # a VERTEX's owner may be its POLYLINE or the block record; ezdxf accepts both.
         # Reactors may name what is gone (ezdxf keeps them unread), and the entities left
         # in the skeleton are judged there by ezdxf, references and all.
-        read = tag_in_entities & np.isin(self.names, list(_MARKERS))[record]
+        read = tag_in_entities & self.kind_in(_MARKERS)[record]
         owners = refs & tag_in_entities & (codes == 330) & ~self.in_group & (self.sub == 0)
         pointers = refs & read & ~self.in_group & (codes != 330) & (values != b"0")
         if (np.bincount(record[owners], minlength=len(self.zero)) > 1).any():
@@ -452,7 +464,7 @@ class _Records:
         # the types the scan reads keep handle, owner and APPDATA in the head; in the others
         # (read and audited by ezdxf in the skeleton) a later 330 / 360 is their own data,
         # e.g. an associative HATCH's boundary objects
-        read = np.isin(self.names, list(_MARKERS))[record]
+        read = self.kind_in(_MARKERS)[record]
         later = head & (read | ((codes != 330) & (codes != 360)))
         if (tags & later & ~in_group & (sub != 0)).any() or (
             tags & ~head & ~in_group & (sub == 0)
@@ -561,7 +573,7 @@ class _Records:
             return []
         codes, values, record = self.codes, self.values, self.record
         kept = np.zeros(len(self.zero), dtype=bool)
-        kept[ents] = ~np.isin(self.names[ents], list(_MARKERS))
+        kept[ents] = ~self.kind_in(_MARKERS)[ents]
         in_skeleton = ~self.in_entities[record] | kept[record]
         pointers = in_skeleton & _mask(codes, POINTER_CODES)
         referred = set()
@@ -572,7 +584,7 @@ class _Records:
         hit = left_out & np.isin(self.handle_int, np.array(sorted(referred), dtype=np.uint64))
         stub = np.zeros(len(self.zero), dtype=bool)
         stub[self.handle_record[hit]] = True
-        if np.isin(self.names[stub], list(_CHILDREN)).any():
+        if self.kind_in(_CHILDREN)[stub].any():
             raise Doubt("a reference to a VERTEX, ATTRIB or SEQEND")
         ends = np.append(self.zero[1:], len(codes))
         out: list[bytes] = []
@@ -627,7 +639,8 @@ def _check_skeleton(lines: list[bytes], start: int, end: int, inside: list[bytes
     Reading even an empty skeleton costs ezdxf ~30 ms, most of a healthy file's fast read.
     The floor plans of one package come from one template and differ outside their
     entities only in :data:`_VOLATILE` header values, so the verdict is kept per skeleton
-    with those values masked: the next such file costs a hash.
+    with those values masked: the next such file costs a hash. (Entities kept in the
+    skeleton, or stand-ins, make it the drawing's own: such a file is audited on its own.)
     """
     kept = lines[: 2 * start] + inside + lines[2 * end :]
     key = _skeleton_key(kept)
