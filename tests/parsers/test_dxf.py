@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from parsers.bulge import SAGITTA, flatten
 from parsers.dxf import read_dxf
 from schemas import labels
+from schemas.drawings import parcel_geometry
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS
+from schemas.profile import load_profile
 
 REL = "drawings/floors/0001.dxf"
 
@@ -203,8 +205,12 @@ def test_xdata_south_first_string(save):
     )  # every 1000 string of every application, in file order (interfaces §1)
     assert shape(drawing, plain.dxf.handle)["xdata"] is None
     assert labels.polygons(drawing, "ZD").set_index("handle").loc[parcel.dxf.handle, "xdata"] == (
-        "371502001001GB00001"
-    )
+        "not this",
+        "371502001001GB00001",
+        "second",
+    )  # the polygons carry every string; which one is the 宗地代码 is the parcel model's call
+    parcels = parcel_geometry(drawing, load_profile())[0].parcels.set_index("handle")
+    assert parcels.loc[parcel.dxf.handle, "zddm"] == "371502001001GB00001"
 
 
 # -------------------------------------------------------------------------- encodings
