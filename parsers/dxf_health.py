@@ -681,10 +681,18 @@ def _skeleton_key(kept: list[bytes]) -> bytes:
 
 def _audit_skeleton(skeleton: bytes) -> str | None:
     try:
-        _, auditor = recover.read(io.BytesIO(skeleton))
+        doc, auditor = recover.read(io.BytesIO(skeleton))
     except Exception as exc:  # noqa: BLE001 — any failure means: not for the fast path
         return f"ezdxf cannot read the file without its entities: {exc}"
     if auditor.has_errors or auditor.has_fixes:
         _log.debug("skeleton audit: %s", [e.message for e in auditor.errors + auditor.fixes])
         return "ezdxf repairs the file outside its entities"
+    try:
+        # ezdxf's modelspace is the "Model" LAYOUT's block record; the fast path reads the
+        # entities owned by the record called *Model_Space: they must be one
+        model = doc.block_records.get("*Model_Space").dxf.handle
+        if doc.modelspace().block_record_handle != model:
+            return "the Model layout is not the *Model_Space block record"
+    except Exception as exc:  # noqa: BLE001
+        return f"ezdxf finds no modelspace: {exc}"
     return None

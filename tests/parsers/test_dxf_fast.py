@@ -344,3 +344,25 @@ def test_skeleton_verdict_is_kept_across_files_of_one_template(tmp_path, save, m
     again = bad.replace(b"{55555555", b"{66666666")
     assert read_dxf_fast(bad, REL) is None and read_dxf_fast(again, REL) is None
     assert codes(read_drawing(again, REL)[1]) == codes(read_dxf(again, REL)[1])
+
+
+def test_model_layout_naming_another_block_record_goes_to_ezdxf(save):
+    """ezdxf's modelspace is the block record of the "Model" LAYOUT; pointing that layout at
+    the *Paper_Space record leaves ezdxf's modelspace empty (silently). The fast path, which
+    reads what *Model_Space owns, must refuse (found by the random-damage test)."""
+    doc = _healthy_drawings()["site_r2010"]
+    model = doc.layouts.get("Model").dxf_layout
+    paper = doc.block_records.get("*Paper_Space").dxf.handle
+    data = save(doc)
+    at = data.index(b"\nLAYOUT\n  5\n" + model.dxf.handle.encode() + b"\n")
+    at = data.index(b"\n330\n" + model.dxf.block_record_handle.encode() + b"\n", at)
+    bad = (
+        data[:at]
+        + b"\n330\n"
+        + paper.encode()
+        + data[at + 5 + len(model.dxf.block_record_handle) :]
+    )
+    slow, _ = read_dxf(bad, REL)
+    assert len(slow.shapes) == 0  # ezdxf reads the other layout
+    assert read_dxf_fast(data, REL) is not None
+    assert read_dxf_fast(bad, REL) is None
