@@ -62,7 +62,7 @@ def cpu():  # this process and the processes it waited for (drawing readers, rul
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 t0 = time.perf_counter()
 from pathlib import Path
-from flows.pipeline import precheck, workspace
+from engine.precheck import precheck, workspace
 from schemas.profile import load_profile
 t1 = time.perf_counter()
 c1 = cpu()

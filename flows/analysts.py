@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from schemas.catalogue import CATALOGUE
 from schemas.findings import SEVERITIES
 from schemas.profile import Profile, load_profile
 
 if TYPE_CHECKING:
-    from flows.settings import Settings
+    from engine.settings import Settings
     from flows.store import Revision, Store
 
 __all__ = [

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flows.settings import get_settings
+from engine.settings import get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="多测合一 成果包检查、提交与成果共享")
 out = Console()
@@ -41,7 +41,7 @@ def _profile(name: str | None):
 class _Progress:
     """A Rich progress line on stderr for long work (stdout stays clean). It is redrawn at
     each step, not by a refresh thread: a thread would keep the check from splitting its
-    rules over two processes (flows.rule_split forks only a single-threaded process)."""
+    rules over two processes (engine.rule_split forks only a single-threaded process)."""
 
     def __init__(self) -> None:
         self.bar = Progress(
@@ -113,7 +113,7 @@ def check(
         readers = None
     if readers is None:
         readers = readers_for(package, read_workers(settings.read_workers))
-    from flows.pipeline import precheck, workspace
+    from engine.precheck import precheck, workspace
 
     prof = _profile(profile)
     with workspace(settings.workdir) as wd, _Progress() as progress:
@@ -156,7 +156,7 @@ def submit(
     prof_ref = profile or settings.profile
     _profile(prof_ref)
     if not package.exists():
-        from flows.pipeline import precheck, workspace
+        from engine.precheck import precheck, workspace
 
         with workspace(settings.workdir) as wd:
             result = precheck(package, _profile(prof_ref), wd)
@@ -287,7 +287,7 @@ def main() -> None:  # pragma: no cover - console entry
     import gc
     import logging
 
-    gc.set_threshold(50_000, 10, 10)  # a short batch process: see flows.pipeline.few_collections
+    gc.set_threshold(50_000, 10, 10)  # a short batch process: see engine.precheck.few_collections
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     logging.getLogger("ezdxf").setLevel(logging.ERROR)  # what ezdxf repaired is DXF-002's to say
     try:

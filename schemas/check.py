@@ -76,7 +76,7 @@ def run_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
 @dataclass
 class Steps:
     """The work left once a package is open, step by step, so that a :data:`Runner` may
-    order it or spread it over processes (``flows.rule_split``). Run as
+    order it or spread it over processes (``engine.rule_split``). Run as
     :func:`run_in_process` runs them, they give what a check always gave.
 
     - :meth:`type` needs the report only; :meth:`settle` the drawings' readers;
@@ -175,7 +175,7 @@ def run_checks(
     """Every rule over one parsed package; a failing rule never stops the others.
 
     ``runner`` runs the :class:`Steps` left once the package is open (the flows may
-    spread them over two processes: ``flows.rule_split``)."""
+    spread them over two processes: ``engine.rule_split``)."""
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all

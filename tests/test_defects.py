@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from sample_data.defects import DEFECTS, seeded_package
 from schemas.catalogue import CATALOGUE
 from schemas.profile import load_profile

@@ -2,5 +2,5 @@
 
 ``builders`` makes each bad package from the clean sample S (rendered once per process)
 and says which codes it must give; ``test_bad_packages`` runs them through ``duoce check``
-and :func:`flows.pipeline.precheck`; ``test_fuzz`` mutates drawing and workbook bytes.
+and :func:`engine.precheck.precheck`; ``test_fuzz`` mutates drawing and workbook bytes.
 """

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from engine.precheck import precheck
 from flows.cli import app
-from flows.pipeline import precheck
 from schemas.catalogue import CATALOGUE
 from schemas.profile import load_profile
 from tests.corpus.builders import BUGS, BUILDERS, EVIL, Case

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from parsers.archive import open_package
 from parsers.dxf import read_drawing, read_dxf
 from parsers.report import read_report

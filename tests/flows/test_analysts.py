@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.settings import get_settings
 from flows.analysts import rerun, rerun_archive_flow, stats
-from flows.settings import get_settings
 from sample_data import build_model, write_package
 from sample_data.defects import DEFECTS
 from schemas.check import CHINA_TZ

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.precheck import precheck
 from flows import html_report
 from flows.html_report import identity_key, render_html, write_html
-from flows.pipeline import precheck
 from sample_data import build_model, write_package
 from schemas.profile import load_profile
 

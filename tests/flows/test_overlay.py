@@ -10,8 +10,8 @@ from pathlib import Path
 import ezdxf
 import pytest
 
+from engine.precheck import precheck, workspace
 from flows.overlay import APPID, LAYERS, MARKER_RADIUS, write_overlay
-from flows.pipeline import precheck, workspace
 from sample_data import build_model, write_package
 from sample_data.defects import DEFECTS
 from schemas.check import CheckResult

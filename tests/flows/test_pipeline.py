@@ -10,7 +10,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from flows.pipeline import precheck, workspace
+from engine.precheck import precheck, workspace
 from flows.results import findings_document
 from schemas.profile import load_profile
 

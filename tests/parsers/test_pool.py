@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from parsers import pool
 from parsers.dxf import read_drawing
 from parsers.package import drawing_paths

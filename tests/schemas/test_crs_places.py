@@ -24,7 +24,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from schemas.crs import check_crs
 from schemas.package import Drawing
 from schemas.profile import load_profile

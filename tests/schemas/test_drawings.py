@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.pipeline import workspace
+from engine.precheck import workspace
 from parsers.dxf import read_dxf
 from parsers.dxf_entities import Rows
 from parsers.package import read_package

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import shapely
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from parsers.dxf import read_dxf
 from parsers.dxf_entities import Rows
 from schemas.drawings import floor_plans, parcel_geometry, site_geometry

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import precheck
+from engine.precheck import precheck
 from sample_data.defects import seeded_package
 from schemas.profile import load_profile
 from schemas.verdict import add_working_days

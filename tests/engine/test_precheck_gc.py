@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from flows.pipeline import GC_BATCH_THRESHOLD, few_collections
+from engine.precheck import GC_BATCH_THRESHOLD, few_collections
 
 
 def test_threshold_raised_inside_and_restored_after():

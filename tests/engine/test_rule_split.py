@@ -1,4 +1,4 @@
-"""The rules split over two processes (flows.rule_split) give exactly what one process
+"""The rules split over two processes (engine.rule_split) give exactly what one process
 gives, and a child that dies, hangs or babbles costs time, never a finding.
 
 A fork is only made by a single-threaded process, and pytest's may run threads (the
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows import rule_split
+from engine import rule_split
 from parsers import pool
 from schemas.drawings import Geometry
 from schemas.findings import Finding, Place
@@ -30,8 +30,8 @@ from schemas.findings import Finding, Place
 SCRIPT = r"""
 import json, os, sys, time, logging
 from pathlib import Path
-from flows import rule_split
-from flows.pipeline import precheck
+from engine import rule_split
+from engine.precheck import precheck
 from sample_data.defects import DEFECTS
 from sample_data.generator import build_model
 from sample_data.package import write

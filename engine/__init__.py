@@ -1,0 +1,1 @@
+"""engine: running one check without Prefect — settings, the pre-check, the rule split."""
