@@ -36,7 +36,7 @@ from schemas.profile import Profile, load_profile
 
 if TYPE_CHECKING:
     from engine.settings import Settings
-    from flows.store import Revision, Store
+    from storage.store import Revision, Store
 
 __all__ = [
     "RerunRow",
@@ -340,7 +340,7 @@ def _flows():
     def rerun_package_task(
         store_root: str, sha256: str, revisions: list, profile: Profile
     ) -> list[RerunRow]:
-        from flows.store import Store
+        from storage.store import Store
 
         return rerun_package(Store(Path(store_root)), sha256, revisions, profile)
 
@@ -354,7 +354,7 @@ def _flows():
     ) -> list[RerunRow]:
         """Analysts: check stored packages again under today's rules (one task per
         package); publish nothing, change nothing."""
-        from flows.store import Store
+        from storage.store import Store
 
         prof = load_profile(profile)
         groups = _by_package(select_revisions(Store(Path(store)), project_id, since))

@@ -221,7 +221,7 @@ def rerun(
     import datetime as dt
 
     from flows.analysts import rerun as rerun_store
-    from flows.store import Store
+    from storage.store import Store
 
     settings = get_settings(store=store)
     try:
@@ -250,7 +250,7 @@ def rerun(
 def stats(store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None) -> None:
     """分析：按测绘单位、规则、月份统计问题。"""
     from flows.analysts import stats as store_stats
-    from flows.store import Store
+    from storage.store import Store
 
     root = get_settings(store=store).store
     if not root.exists():
@@ -270,7 +270,7 @@ def stats(store: Annotated[Path | None, typer.Option(help="成果库目录（默
 @app.command("verify-store")
 def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None) -> None:
     """重新计算成果库中所有原始成果包与已发布成果的校验值，报告任何损坏。"""
-    from flows.store import Store
+    from storage.store import Store
 
     root = get_settings(store=store).store
     if not root.exists():

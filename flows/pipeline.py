@@ -70,13 +70,13 @@ def _flows():
 
     @prefect.task(name="store-raw", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
     def store_raw(store_root: str, source: str, sha256: str) -> str:
-        from flows.store import Store
+        from storage.store import Store
 
         return str(Store(Path(store_root)).put_raw(Path(source), sha256))
 
     @prefect.task(name="record-submission", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
     def record(store_root: str, result: CheckResult, submitted_at: str):
-        from flows.store import Store
+        from storage.store import Store
 
         return Store(Path(store_root)).catalogue.record_submission(
             project_id=result.package.project_id,
@@ -92,7 +92,7 @@ def _flows():
     @prefect.task(name="publish-products", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
     def publish(store_root: str, result: CheckResult, revision: int, raw: str, comparison) -> dict[str, str]:
         from flows.products import builders
-        from flows.store import Store
+        from storage.store import Store
 
         store = Store(Path(store_root))
         out = {}
@@ -113,8 +113,8 @@ def _flows():
     def submit_package(source: str, store: str = "store", profile: str = "liaocheng", json_path: str | None = None) -> SubmitOutcome:
         """Submission: store the raw package once by sha256, check the stored copy, record
         the revision, publish every department's product atomically."""
-        from flows.store import Store
-        from flows.store_files import package_sha256
+        from storage.files import package_sha256
+        from storage.store import Store
 
         vault = Store(Path(store))  # creates the layout
         vault.reconcile()  # finish or undo what a crashed submission left behind

@@ -31,7 +31,7 @@ from flows.results import SPEC_VERSION, dumps, write_atomic
 from schemas.findings import Finding
 
 if TYPE_CHECKING:
-    from flows.store import Store
+    from storage.store import Store
 
 __all__ = [
     "STATUSES",

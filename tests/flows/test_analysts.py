@@ -68,7 +68,7 @@ def relaxed(tmp_path) -> Path:
 
 
 def test_rerun_reports_the_verdict_a_profile_changes_and_changes_nothing(archive, relaxed):
-    from flows.store import Store
+    from storage.store import Store
 
     before = tree_digest(archive)
     store = Store(archive)
@@ -112,7 +112,7 @@ def test_rerun_flow_runs_one_task_per_package(archive, relaxed):
 
 
 def test_a_damaged_package_is_reported_not_checked(archive, relaxed, tmp_path):
-    from flows.store import Store
+    from storage.store import Store
 
     copy = tmp_path / "store"
     shutil.copytree(archive, copy)
@@ -134,7 +134,7 @@ def test_a_damaged_package_is_reported_not_checked(archive, relaxed, tmp_path):
 
 
 def test_stats_per_firm_rule_and_month(archive):
-    from flows.store import Store
+    from storage.store import Store
 
     s = stats(Store(archive))
 

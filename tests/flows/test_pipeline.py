@@ -45,7 +45,7 @@ def test_findings_document_has_the_contract_fields(sample_s, tmp_path):
 
 def test_submit_publishes_four_products_and_resubmission_changes_nothing(prefect_harness, sample_s, store, tmp_path):
     from flows.pipeline import submit_package
-    from flows.store import Store
+    from storage.store import Store
 
     first = submit_package(str(sample_s), str(store), "liaocheng")
     assert first.revision == 1 and first.is_new
@@ -88,7 +88,7 @@ def test_changed_package_makes_revision_two_and_keeps_one(prefect_harness, sampl
 
 
 def test_raw_package_is_stored_once_by_sha256(prefect_harness, sample_s, store):
-    from flows.store import Store
+    from storage.store import Store
 
     s = Store(store)
     stored = [p for p in s.packages()]
@@ -120,7 +120,7 @@ def test_precheck_and_store_agree_on_a_folder_package_identity(prefect_harness, 
     """A folder holding the package in a top folder, beside OS litter: the sha256 the firm
     sees in its pre-check is the key the store keeps the package under."""
     from flows.pipeline import submit_package
-    from flows.store import Store
+    from storage.store import Store
 
     outer = tmp_path / "upload"
     shutil.copytree(sample_s, outer / sample_s.name)

@@ -88,7 +88,7 @@ def test_first_revision_has_nothing_to_compare_with():
 def test_resubmission_shows_the_fixed_and_the_new_defect(prefect_harness, tmp_path):
     """r1 has PLN-007 (density miscomputed); r2 fixes it and has PLN-009 instead."""
     from flows.pipeline import submit_package
-    from flows.store import Store
+    from storage.store import Store
 
     store = tmp_path / "store"
     first = seeded_package(tmp_path / "r1", "PLN-007")

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from flows.store_files import check_project_id, check_sha256
+from storage.files import check_project_id, check_sha256
 
 SCHEMA_VERSION = 1
 DEPARTMENTS: tuple[str, ...] = ("planning", "registration", "housing", "archive")

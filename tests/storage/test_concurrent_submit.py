@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.store import Store
 from sample_data import build_model, write_package
+from storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPARTMENTS = {"planning", "registration", "housing", "archive"}

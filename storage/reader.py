@@ -10,15 +10,40 @@ department's tools only its reader, or only its folder.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
-from flows.store_files import MANIFEST_NAME
-
-if TYPE_CHECKING:
-    from flows.store import Product, Store
+from storage.catalogue import Catalogue
+from storage.files import MANIFEST_NAME
 
 _REVISION_DIR = re.compile(r"r([1-9][0-9]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A published product as a department sees it. ``path`` is absolute."""
+
+    department: str
+    project_id: str
+    revision: int
+    path: Path
+    manifest_sha256: str
+    file_count: int
+    size: int
+    published_at: str
+    status: str
+
+
+class StoreLike(Protocol):
+    """What a reader uses of :class:`storage.store.Store` (which it never imports)."""
+
+    products_dir: Path
+    catalogue: Catalogue
+
+    def products(
+        self, department: str | None = None, project_id: str | None = None
+    ) -> list[Product]: ...
 
 
 class DepartmentReader:
@@ -32,7 +57,7 @@ class DepartmentReader:
         The department whose products this view shows.
     """
 
-    def __init__(self, store: Store, department: str) -> None:
+    def __init__(self, store: StoreLike, department: str) -> None:
         self._store = store
         self._department = department
         self._root = (store.products_dir / department).resolve()

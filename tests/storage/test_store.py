@@ -17,22 +17,22 @@ from pathlib import Path
 
 import pytest
 
-import flows.store as store_module
-from flows.store import (
-    PUBLISH_CRASH_POINTS,
-    RAW_CRASH_POINTS,
-    Damage,
-    Store,
-    StoreError,
-    Submission,
-)
-from flows.store_files import (
+import storage.store as store_module
+from storage.files import (
     LOCK_SUFFIX,
     MANIFEST_NAME,
     force_remove,
     package_sha256,
     read_manifest,
     temp_slot,
+)
+from storage.store import (
+    PUBLISH_CRASH_POINTS,
+    RAW_CRASH_POINTS,
+    Damage,
+    Store,
+    StoreError,
+    Submission,
 )
 
 PROJECT = "LC-KFQ-2022-0137"

@@ -1,7 +1,7 @@
 """File-side primitives of the store: checksums, durable copies, sealing and temp slots.
 
 Everything here works on plain paths and knows nothing of the catalogue. The store
-(``flows/store.py``) composes these into its crash-safe protocols.
+(``storage/store.py``) composes these into its crash-safe protocols.
 
 Checksums
 ---------

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flows.store import Store
-from flows.store_files import package_sha256
 from sample_data import make_package
-from tests.flows.test_concurrent_submit import child_env, duoce, finish
-from tests.flows.test_store import RAW_NAMES, raw_listing, snapshot
+from storage.files import package_sha256
+from storage.store import Store
+from tests.storage.test_concurrent_submit import child_env, duoce, finish
+from tests.storage.test_store import RAW_NAMES, raw_listing, snapshot
 
 
 def test_submit_verify_and_rerun_keep_names_that_are_not_utf8(

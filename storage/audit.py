@@ -15,9 +15,9 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-from flows.store_catalogue import (
+from storage.catalogue import (
     DEPARTMENTS,
     VISIBLE_STATUSES,
     Catalogue,
@@ -26,7 +26,7 @@ from flows.store_catalogue import (
     StoredPackage,
     now_iso,
 )
-from flows.store_files import (
+from storage.files import (
     MANIFEST_NAME,
     file_sha256,
     hash_files,
@@ -37,15 +37,23 @@ from flows.store_files import (
     seal_top,
 )
 
-if TYPE_CHECKING:
-    from flows.store import Store
-
 DamageKind = Literal["missing", "changed", "extra", "unreadable"]
 ProductKey = tuple[str, str, int]  # department, project_id, revision
 
 _PREFIX_DIR = re.compile(r"[0-9a-f]{2}")
 _PACKAGE_NAME = re.compile(r"([0-9a-f]{64})(\.zip)?")
 _REVISION_DIR = re.compile(r"r([1-9][0-9]*)")
+
+
+class StoreLike(Protocol):
+    """What the audit uses of :class:`storage.store.Store` (which it never imports): the
+    store's folders and its catalogue."""
+
+    root: Path
+    raw_dir: Path
+    products_dir: Path
+    tmp_dir: Path
+    catalogue: Catalogue
 
 
 class StoreError(RuntimeError):
@@ -255,9 +263,9 @@ def scan_products(products_dir: Path) -> Iterator[tuple[Path, ProductKey | None]
 # --- reconcile ----------------------------------------------------------------------------
 
 
-def reconcile(store: Store) -> ReconcileReport:
+def reconcile(store: StoreLike) -> ReconcileReport:
     """Make the catalogue agree with the files; remove dead temp work. See
-    :meth:`flows.store.Store.reconcile`."""
+    :meth:`storage.store.Store.reconcile`."""
     report = ReconcileReport(removed_temp=remove_orphans(store.tmp_dir))
     for path, sha256, kind in scan_raw(store.raw_dir):
         if sha256 is None or kind is None:
@@ -286,7 +294,7 @@ def reconcile(store: Store) -> ReconcileReport:
 
 
 def _reconcile_package(
-    store: Store, path: Path, sha256: str, kind: Literal["zip", "dir"], report: ReconcileReport
+    store: StoreLike, path: Path, sha256: str, kind: Literal["zip", "dir"], report: ReconcileReport
 ) -> None:
     if store.catalogue.package(sha256) is None:
         try:
@@ -303,7 +311,9 @@ def _reconcile_package(
         report.resealed.append(path)
 
 
-def _reconcile_product(store: Store, path: Path, key: ProductKey, report: ReconcileReport) -> None:
+def _reconcile_product(
+    store: StoreLike, path: Path, key: ProductKey, report: ReconcileReport
+) -> None:
     record = store.catalogue.product(*key)
     if record is None or record.status not in VISIBLE_STATUSES:
         if store.catalogue.revision(key[1], key[2]) is None:
@@ -325,8 +335,8 @@ def _reconcile_product(store: Store, path: Path, key: ProductKey, report: Reconc
 # --- verify -------------------------------------------------------------------------------
 
 
-def verify_all(store: Store) -> list[Damage]:
-    """Every damage in the store. See :meth:`flows.store.Store.verify_all`."""
+def verify_all(store: StoreLike) -> list[Damage]:
+    """Every damage in the store. See :meth:`storage.store.Store.verify_all`."""
     damages: list[Damage] = []
     recorded = {p.sha256: p for p in store.catalogue.packages()}
     seen: set[str] = set()
@@ -357,7 +367,7 @@ def verify_all(store: Store) -> list[Damage]:
     return damages
 
 
-def _verify_package(store: Store, path: Path, sha256: str, kind: str) -> list[Damage]:
+def _verify_package(store: StoreLike, path: Path, sha256: str, kind: str) -> list[Damage]:
     expected = store.catalogue.package_files(sha256) if kind == "dir" else {}
     if expected:  # name the files that differ
         return compare_files(path, expected, set())
@@ -368,7 +378,7 @@ def _verify_package(store: Store, path: Path, sha256: str, kind: str) -> list[Da
     return [] if digest == sha256 else [Damage(path, "changed", f"hashes to {digest}")]
 
 
-def _verify_product(store: Store, path: Path, record: ProductRecord) -> list[Damage]:
+def _verify_product(store: StoreLike, path: Path, record: ProductRecord) -> list[Damage]:
     out: list[Damage] = []
     manifest = path / MANIFEST_NAME
     try:

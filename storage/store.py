@@ -7,7 +7,7 @@ Layout
     store/
       raw/<sha256[:2]>/<sha256>.zip | <sha256>/     packages, once each, sealed read-only
       products/<department>/<project_id>/r<revision>/  published products + MANIFEST.sha256
-      catalogue.sqlite                               see flows/store_catalogue.py
+      catalogue.sqlite                               see storage/catalogue.py
       tmp/                                           work area (same filesystem: renames)
 
 Crash safety
@@ -26,9 +26,11 @@ row, renames the folder into place, fsyncs the parent and only then commits. So:
   against its manifest and adds the row with status ``recovered``;
 * readers list products from the catalogue only, so they never see an uncommitted one.
 
-Modules: ``store_files`` (checksums, durable copies, sealing, temp slots),
-``store_catalogue`` (SQLite), ``store_audit`` (``reconcile``, ``verify_all``),
-``store_reader`` (a department's view); this one composes them.
+Modules: ``storage.files`` (checksums, durable copies, sealing, temp slots),
+``storage.catalogue`` (SQLite), ``storage.audit`` (``reconcile``, ``verify_all``),
+``storage.reader`` (a department's view and :class:`Product`); this one composes them.
+Imports go one way (store → audit, reader → catalogue → files): the audit and the reader
+take the store as an argument, typed by what they use of it, and never import this module.
 
 Every step boundary calls :func:`_crash_point` with a name from :data:`CRASH_POINTS`: a
 no-op here, which tests replace to raise or to kill the process at that point.
@@ -42,11 +44,10 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from flows.store_audit import (
+from storage.audit import (
     Damage,
     ReconcileReport,
     StoreError,
@@ -56,7 +57,7 @@ from flows.store_audit import (
     record_package,
     verify_all,
 )
-from flows.store_catalogue import (
+from storage.catalogue import (
     DEPARTMENTS,
     VISIBLE_STATUSES,
     Catalogue,
@@ -65,7 +66,7 @@ from flows.store_catalogue import (
     StoredPackage,
     Submission,
 )
-from flows.store_files import (
+from storage.files import (
     MANIFEST_NAME,
     WORK_DIR_MODE,
     check_product_relpath,
@@ -85,7 +86,7 @@ from flows.store_files import (
     temp_slot,
     write_manifest,
 )
-from flows.store_reader import DepartmentReader
+from storage.reader import DepartmentReader, Product
 
 __all__ = [
     "CRASH_POINTS",
@@ -128,21 +129,6 @@ CRASH_POINTS: tuple[str, ...] = RAW_CRASH_POINTS + PUBLISH_CRASH_POINTS
 
 def _crash_point(name: str) -> None:
     """Mark a step boundary; a no-op in production (tests monkeypatch it to fail here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    """A published product as a department sees it. ``path`` is absolute."""
-
-    department: str
-    project_id: str
-    revision: int
-    path: Path
-    manifest_sha256: str
-    file_count: int
-    size: int
-    published_at: str
-    status: str
 
 
 def check_department(department: str) -> str:
@@ -226,7 +212,7 @@ class Store:
             The package: a file (stored as ``<sha256>.zip`` whatever its content) or a
             folder (regular files only; links are not followed and not stored).
         sha256
-            The package's sha256 (:func:`flows.store_files.package_sha256`).
+            The package's sha256 (:func:`storage.files.package_sha256`).
 
         Returns
         -------

@@ -1,0 +1,1 @@
+"""storage: raw packages, the catalogue, published products and their audit (no Prefect)."""
