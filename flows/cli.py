@@ -62,7 +62,7 @@ class _Progress:
 
 
 def print_summary(result, limit: int | None = 50) -> None:
-    from flows.report_text import place_text
+    from outputs.report_text import place_text
     from schemas.catalogue import CATALOGUE
 
     v, c = result.verdict, result.counts
@@ -125,18 +125,18 @@ def check(
 
 def write_outputs(result, json: Path | None, html: Path | None, dxf: Path | None, previous: dict | None = None) -> None:
     """findings.json, the firm's HTML report and the DXF overlay, as asked."""
-    from flows.results import write_findings
+    from outputs.results import write_findings
 
     if json:
         write_findings(result, json)
         out.print(f"findings.json → {json}")
     if html:
-        from flows.html_report import write_html
+        from outputs.html_report import write_html
 
         write_html(result, html, previous)
         out.print(f"质检报告 → {html}")
     if dxf:
-        from flows.overlay import write_overlay
+        from outputs.overlay import write_overlay
 
         for path in write_overlay(result, dxf):
             out.print(f"问题标注 DXF → {path}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.precheck import precheck, workspace
-from flows.results import findings_document, write_findings
+from outputs.results import findings_document, write_findings
 from schemas.check import CheckResult
 from schemas.profile import load_profile
 
@@ -31,7 +31,7 @@ def _artifacts(result: CheckResult, key: str) -> None:
     """A markdown summary and a table of findings, visible in the Prefect UI."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from flows.report_text import markdown_summary
+    from outputs.report_text import markdown_summary
 
     safe_key = "".join(ch if ch.isalnum() else "-" for ch in key.lower()).strip("-")[:60] or "package"
     create_markdown_artifact(markdown_summary(result), key=f"summary-{safe_key}", description="检查结果摘要")
@@ -50,7 +50,7 @@ class SubmitOutcome:
     revision: int | None
     is_new: bool
     published: dict[str, str]
-    comparison: Any = None  # flows.revisions.Comparison against the previous revision
+    comparison: Any = None  # outputs.revisions.Comparison against the previous revision
 
 
 def _check_task(source: str, profile_ref: str, workdir: str) -> CheckResult:
@@ -91,7 +91,7 @@ def _flows():
 
     @prefect.task(name="publish-products", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
     def publish(store_root: str, result: CheckResult, revision: int, raw: str, comparison) -> dict[str, str]:
-        from flows.products import builders
+        from outputs.products import builders
         from storage.store import Store
 
         store = Store(Path(store_root))
@@ -128,7 +128,7 @@ def _flows():
                 write_findings(result, Path(json_path))
             revision, is_new, published, comparison = None, False, {}, None
             if result.package.project_id:
-                from flows.revisions import compare_with_previous
+                from analysis.revisions import compare_with_previous
 
                 sub = record(store, result, result.checked_at.isoformat(timespec="seconds"))
                 revision, is_new = sub.revision, sub.is_new

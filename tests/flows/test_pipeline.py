@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 
 from engine.precheck import precheck, workspace
-from flows.results import findings_document
+from outputs.results import findings_document
 from schemas.profile import load_profile
 
 PLANNING_LAYERS = {"indicators", "site_boundary", "road_red_lines", "footprints", "green_areas", "setbacks", "findings"}

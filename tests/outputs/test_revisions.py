@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 
-from flows.revisions import (
-    compare,
-    compare_with_previous,
-    diff_document,
-    identity_of,
-    previous_check,
-    previous_findings,
-    write_diff,
-)
+from analysis.revisions import compare_with_previous
+from outputs.revisions import compare, diff_document, identity_of, write_diff
 from sample_data.defects import seeded_package
 from schemas.findings import Finding, Place
+from storage.archive import previous_check, previous_findings
 
 PROJECT = "LC-KFQ-2022-0137"
 
@@ -111,7 +105,7 @@ def test_resubmission_shows_the_fixed_and_the_new_defect(prefect_harness, tmp_pa
     assert compare_with_previous(vault, PROJECT, 2, r2.result.findings) == c
     assert previous_check(vault, PROJECT, 5).revision == 2  # the latest one before
 
-    from flows.html_report import render_html  # the report takes the map as it is
+    from outputs.html_report import render_html  # the report takes the map as it is
 
     html = render_html(r2.result, c.as_previous_map())
     assert "与第 1 版比较" in html and "已修正" in html and "PLN-007" in html

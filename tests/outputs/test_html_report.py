@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.precheck import precheck
-from flows import html_report
-from flows.html_report import identity_key, render_html, write_html
+from outputs import html_report
+from outputs.html_report import identity_key, render_html, write_html
 from sample_data import build_model, write_package
 from schemas.profile import load_profile
 

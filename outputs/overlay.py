@@ -36,7 +36,7 @@ import ezdxf
 from ezdxf import zoom
 from ezdxf.document import Drawing as DxfDocument
 
-from flows.results import write_atomic
+from outputs.results import write_atomic
 from schemas.check import CheckResult
 from schemas.findings import Finding
 

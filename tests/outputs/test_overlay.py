@@ -11,7 +11,7 @@ import ezdxf
 import pytest
 
 from engine.precheck import precheck, workspace
-from flows.overlay import APPID, LAYERS, MARKER_RADIUS, write_overlay
+from outputs.overlay import APPID, LAYERS, MARKER_RADIUS, write_overlay
 from sample_data import build_model, write_package
 from sample_data.defects import DEFECTS
 from schemas.check import CheckResult

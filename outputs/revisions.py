@@ -7,7 +7,9 @@ every save. Findings of one identity are matched by count: two DXF-004 on one la
 and three now are two open and one new.
 
 The previous revision's findings are read from its archive product (``findings.json`` of
-the 城建档案 department), which is the record of what that revision was told.
+the 城建档案 department), which is the record of what that revision was told
+(:func:`storage.archive.previous_check`; :func:`analysis.revisions.compare_with_previous`
+puts the two together). This module only compares and writes: no store.
 
 ``revision_diff.json`` (:func:`diff_document`)::
 
@@ -19,42 +21,29 @@ the 城建档案 department), which is the record of what that revision was told
 
 from __future__ import annotations
 
-import json
-import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from flows.results import SPEC_VERSION, dumps, write_atomic
+from outputs.results import SPEC_VERSION, dumps, write_atomic
 from schemas.findings import Finding
-
-if TYPE_CHECKING:
-    from storage.store import Store
 
 __all__ = [
     "STATUSES",
     "Comparison",
     "Identity",
-    "PreviousCheck",
     "Status",
     "compare",
-    "compare_with_previous",
     "diff_document",
     "identity_of",
-    "previous_check",
-    "previous_findings",
     "write_diff",
 ]
-
-log = logging.getLogger(__name__)
 
 Status = Literal["fixed", "new", "open"]
 STATUSES: tuple[Status, ...] = ("fixed", "new", "open")
 Identity = tuple[str, str, str, str, str, str]
-ARCHIVE = "archive"
-FINDINGS_NAME = "findings.json"
 
 
 def identity_of(finding: Finding | Mapping[str, Any]) -> Identity:
@@ -175,68 +164,6 @@ def compare(
         previous_revision=previous_revision,
         _by_identity=by_identity,
     )
-
-
-# ---------------------------------------------------------------- the previous revision
-
-
-@dataclass(frozen=True)
-class PreviousCheck:
-    """The findings.json of an earlier revision, as archived."""
-
-    revision: int
-    document: dict[str, Any]
-
-    @property
-    def findings(self) -> list[dict[str, Any]]:
-        return list(self.document.get("findings") or [])
-
-
-def previous_check(store: Store, project_id: str, before_revision: int) -> PreviousCheck | None:
-    """The archived findings.json of the latest revision below ``before_revision``.
-
-    Only revisions with a published archive product count (a revision whose publication
-    never completed has told nobody anything). None when there is none, or when its
-    findings.json cannot be read (logged).
-    """
-    reader = store.reader(ARCHIVE)
-    earlier = [p for p in reader.products(project_id) if p.revision < before_revision]
-    if not earlier:
-        return None
-    product = max(earlier, key=lambda p: p.revision)
-    try:
-        with reader.open(product, FINDINGS_NAME) as fh:
-            doc = json.loads(fh.read().decode("utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning(
-            "cannot read %s of %s r%d: %s", FINDINGS_NAME, project_id, product.revision, exc
-        )
-        return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("findings", []), list):
-        log.warning(
-            "%s of %s r%d is not a findings document", FINDINGS_NAME, project_id, product.revision
-        )
-        return None
-    return PreviousCheck(product.revision, doc)
-
-
-def previous_findings(
-    store: Store, project_id: str, before_revision: int
-) -> list[dict[str, Any]] | None:
-    """The findings (findings.json dicts) of the revision before ``before_revision``, or
-    None if there is none (see :func:`previous_check`)."""
-    prev = previous_check(store, project_id, before_revision)
-    return None if prev is None else prev.findings
-
-
-def compare_with_previous(
-    store: Store, project_id: str, revision: int, current: Sequence[Finding]
-) -> Comparison:
-    """:func:`compare` a revision's findings with the archived ones of the one before."""
-    prev = previous_check(store, project_id, revision)
-    if prev is None:
-        return compare(None, current)
-    return compare(prev.findings, current, previous_revision=prev.revision)
 
 
 # ---------------------------------------------------------------- revision_diff.json

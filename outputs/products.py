@@ -16,10 +16,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from flows.html_report import render_html
-from flows.opinion import render_opinion
-from flows.results import dumps, findings_document
-from flows.revisions import diff_document
+from outputs.html_report import render_html
+from outputs.opinion import render_opinion
+from outputs.results import dumps, findings_document
+from outputs.revisions import diff_document
 from schemas.check import CheckResult
 from schemas.findings import Finding
 from schemas.measure import setbacks

@@ -6,7 +6,7 @@ when the package is accepted with deficiencies; a summary by survey and rule; th
 finding grouped by survey (domain) and rule, each with its message, figures (expected /
 actual / tolerance), its place (sheet + row + field, file + layer + handle) and, when it
 has a place on a drawing, a small map drawn from the package's own drawing
-(:mod:`flows.html_maps`).
+(:mod:`outputs.html_maps`).
 
 The file needs nothing from the network (inline CSS and SVG, no fonts, scripts or images),
 reads on a phone (viewport meta, one column below 700 px) and prints (a page per survey,
@@ -27,9 +27,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from flows.html_maps import CSS as MAP_CSS
-from flows.html_maps import FLOOR_ORDER, SITE_ORDER, MapMaker, legend_html
-from flows.results import write_atomic
+from outputs.html_maps import CSS as MAP_CSS
+from outputs.html_maps import FLOOR_ORDER, SITE_ORDER, MapMaker, legend_html
+from outputs.results import write_atomic
 from schemas.catalogue import CATALOGUE, DOMAIN_NAMES
 from schemas.check import DOMAIN_ORDER, CheckResult
 from schemas.findings import Finding
