@@ -220,7 +220,7 @@ def rerun(
     """分析：用今天的规则与配置重查已入库的成果包，列出结论发生变化的版本及原因（不改变任何已存内容）。"""
     import datetime as dt
 
-    from flows.analysts import rerun as rerun_store
+    from analysis.rerun import rerun as rerun_store
     from storage.store import Store
 
     settings = get_settings(store=store)
@@ -249,7 +249,7 @@ def rerun(
 @app.command()
 def stats(store: Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")] = None) -> None:
     """分析：按测绘单位、规则、月份统计问题。"""
-    from flows.analysts import stats as store_stats
+    from analysis.stats import stats as store_stats
     from storage.store import Store
 
     root = get_settings(store=store).store

@@ -9,8 +9,8 @@ workers when ``DUOCE_BACKEND=dask`` (install the ``scale`` extra).
 from __future__ import annotations
 
 from engine.settings import get_settings
-from flows.analysts import rerun_archive_flow
 from flows.pipeline import _flows
+from flows.rerun import rerun_archive_flow
 
 check_package, submit_package = _flows()
 rerun_archive = rerun_archive_flow(get_settings())

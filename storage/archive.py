@@ -1,8 +1,9 @@
 """What a revision was told, read back from the store: the ``findings.json`` archived in its
 城建档案 (archive department) product.
 
-:func:`previous_check` finds the findings of the revision before a given one (what the
-revision diff compares with, :mod:`analysis.revisions`). Reading only; a findings.json
+:func:`archived_findings` reads one revision's (what the analysts' rerun and statistics
+count); :func:`previous_check` finds the findings of the revision before a given one (what
+the revision diff compares with, :mod:`analysis.revisions`). Reading only; a findings.json
 that cannot be read is logged and taken as absent.
 """
 
@@ -16,12 +17,32 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from storage.store import Store
 
-__all__ = ["ARCHIVE", "FINDINGS_NAME", "PreviousCheck", "previous_check", "previous_findings"]
+__all__ = [
+    "ARCHIVE",
+    "FINDINGS_NAME",
+    "PreviousCheck",
+    "archived_findings",
+    "previous_check",
+    "previous_findings",
+]
 
 log = logging.getLogger(__name__)
 
 ARCHIVE = "archive"
 FINDINGS_NAME = "findings.json"
+
+
+def archived_findings(store: Store, project_id: str, revision: int) -> dict[str, Any] | None:
+    """The findings.json archived with a revision (城建档案 product), or None."""
+    reader = store.reader(ARCHIVE)
+    try:
+        product = reader.product(project_id, revision)
+        with reader.open(product, FINDINGS_NAME) as fh:
+            doc = json.loads(fh.read().decode("utf-8"))
+    except (LookupError, OSError, ValueError) as exc:
+        log.info("no archived findings for %s r%d: %s", project_id, revision, exc)
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""For analysts: check the archive again under today's rules, and count what the checks found.
+"""For analysts: check the archive again under today's rules.
 
 :func:`rerun` checks every stored revision (of one project, or since a date) again with the
 rules of this version and the profile given, and says which verdicts would change and why
@@ -7,57 +7,42 @@ only: raw packages are verified, extracted into a private work folder in the sto
 ``tmp/`` and checked; nothing is recorded, published or changed. A package whose stored
 copy no longer hashes to its name is reported as ``damaged`` and not checked.
 
-:func:`stats` tabulates the catalogue and the archived findings: per surveying firm
-(测绘单位, the revision's ``firm``), per rule code and per month.
-
-The Prefect flow ``rerun_archive`` runs :func:`rerun_package` as one task per stored
-package; with ``settings.backend == "dask"`` on a ``prefect_dask.DaskTaskRunner`` (the
-optional ``scale`` extra) when it is installed.
+The Prefect flow ``rerun_archive`` (:mod:`flows.rerun`) runs :func:`rerun_package` as one
+task per stored package. Statistics over the archive: :mod:`analysis.stats`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 from engine.precheck import precheck
-from schemas.catalogue import CATALOGUE
 from schemas.findings import SEVERITIES
-from schemas.profile import Profile, load_profile
+from schemas.profile import Profile
+from storage.archive import archived_findings
 
 if TYPE_CHECKING:
-    from engine.settings import Settings
     from storage.store import Revision, Store
 
 __all__ = [
     "RerunRow",
     "RerunStatus",
-    "Stats",
-    "archived_findings",
+    "by_package",
+    "in_order",
     "rerun",
     "rerun_package",
     "select_revisions",
-    "stats",
 ]
 
 log = logging.getLogger(__name__)
 
 RerunStatus = Literal["changed", "unchanged", "damaged", "failed"]
-ARCHIVE = "archive"
-FINDINGS_NAME = "findings.json"
 _SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}  # error first
-
-
-# ---------------------------------------------------------------- rerun
 
 
 @dataclass(frozen=True)
@@ -165,19 +150,6 @@ def select_revisions(
     return [r for r in revisions if (d := _submitted_on(r.submitted_at)) is not None and d >= since]
 
 
-def archived_findings(store: Store, project_id: str, revision: int) -> dict[str, Any] | None:
-    """The findings.json archived with a revision (城建档案 product), or None."""
-    reader = store.reader(ARCHIVE)
-    try:
-        product = reader.product(project_id, revision)
-        with reader.open(product, FINDINGS_NAME) as fh:
-            doc = json.loads(fh.read().decode("utf-8"))
-    except (LookupError, OSError, ValueError) as exc:
-        log.info("no archived findings for %s r%d: %s", project_id, revision, exc)
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
 def _check(store: Store, sha256: str, profile: Profile) -> _Outcome:
     raw = store.raw_path(sha256)
     if raw is None:
@@ -262,14 +234,14 @@ def rerun_package(
     return [_row(store, r, profile, now) for r in revisions]
 
 
-def _by_package(revisions: Iterable[Revision]) -> dict[str, list[Revision]]:
+def by_package(revisions: Iterable[Revision]) -> dict[str, list[Revision]]:
     groups: dict[str, list[Revision]] = {}
     for r in revisions:
         groups.setdefault(r.package_sha256, []).append(r)
     return groups
 
 
-def _order(rows: Iterable[RerunRow], include_unchanged: bool) -> list[RerunRow]:
+def in_order(rows: Iterable[RerunRow], include_unchanged: bool) -> list[RerunRow]:
     kept = [r for r in rows if include_unchanged or r.status != "unchanged"]
     return sorted(kept, key=lambda r: (r.project_id, r.revision))
 
@@ -305,214 +277,6 @@ def rerun(
         is checked once, however many revisions hold it.
     """
     rows: list[RerunRow] = []
-    for sha256, revs in _by_package(select_revisions(store, project_id, since)).items():
+    for sha256, revs in by_package(select_revisions(store, project_id, since)).items():
         rows += rerun_package(store, sha256, revs, profile)
-    return _order(rows, include_unchanged)
-
-
-# ---------------------------------------------------------------- Prefect flow
-
-
-def _task_runner(settings: Settings | None):
-    """``DaskTaskRunner`` for ``backend == "dask"`` when prefect-dask is installed."""
-    if settings is None or settings.backend != "dask":
-        return None
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:
-        log.warning(
-            "backend 'dask' needs the optional extra duoce[scale] (prefect-dask): running locally"
-        )
-        return None
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner()
-
-
-def _flows():
-    """Build the flow once, lazily (importing this module must not import Prefect)."""
-    if "rerun_archive" in globals():
-        return globals()["rerun_archive"]
-    import prefect
-    from prefect.cache_policies import NO_CACHE
-
-    @prefect.task(name="rerun-package", cache_policy=NO_CACHE)
-    def rerun_package_task(
-        store_root: str, sha256: str, revisions: list, profile: Profile
-    ) -> list[RerunRow]:
-        from storage.store import Store
-
-        return rerun_package(Store(Path(store_root)), sha256, revisions, profile)
-
-    @prefect.flow(name="rerun_archive", log_prints=True)
-    def rerun_archive(
-        store: str = "store",
-        profile: str = "liaocheng",
-        project_id: str | None = None,
-        since: dt.date | None = None,
-        include_unchanged: bool = False,
-    ) -> list[RerunRow]:
-        """Analysts: check stored packages again under today's rules (one task per
-        package); publish nothing, change nothing."""
-        from storage.store import Store
-
-        prof = load_profile(profile)
-        groups = _by_package(select_revisions(Store(Path(store)), project_id, since))
-        futures = [
-            rerun_package_task.submit(store, sha, revs, prof) for sha, revs in groups.items()
-        ]
-        rows = [row for fut in futures for row in fut.result()]
-        return _order(rows, include_unchanged)
-
-    globals()["rerun_archive"] = rerun_archive
-    return rerun_archive
-
-
-def rerun_archive_flow(settings: Settings | None = None):
-    """The ``rerun_archive`` flow with the task runner the settings ask for."""
-    flow = _flows()
-    runner = _task_runner(settings)
-    return flow if runner is None else flow.with_options(task_runner=runner)
-
-
-def __getattr__(name: str):
-    if name == "rerun_archive":
-        return _flows()
-    raise AttributeError(name)
-
-
-# ---------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Tables over the whole store.
-
-    Attributes
-    ----------
-    by_firm
-        Index ``firm`` (测绘单位; ``（未填）`` when unknown): projects, submissions,
-        revisions, the verdicts of the revisions, findings per severity, and
-        ``first_accepted`` (projects whose revision 1 was not rejected).
-    by_rule
-        Index ``code``: title, domain, findings, revisions, projects and firms with it,
-        from the archived findings.json of every revision; most frequent first.
-    by_month
-        Index ``month`` (``YYYY-MM`` of the submission): submissions, revisions, projects,
-        verdicts, findings per severity.
-    """
-
-    by_firm: pd.DataFrame
-    by_rule: pd.DataFrame
-    by_month: pd.DataFrame
-
-
-UNKNOWN_FIRM = "（未填）"
-VERDICT_COLUMNS = ("accepted", "accepted_with_deficiencies", "rejected")
-SEVERITY_COLUMNS = {"error": "errors", "warning": "warnings", "info": "infos"}
-
-
-def _revision_frame(store: Store) -> pd.DataFrame:
-    revs = store.revisions()
-    frame = pd.DataFrame(
-        {
-            "project_id": pd.Series([r.project_id for r in revs], dtype="str"),
-            "revision": pd.Series([r.revision for r in revs], dtype="int64"),
-            "firm": pd.Series([r.firm or UNKNOWN_FIRM for r in revs], dtype="str"),
-            "verdict": pd.Series([r.verdict for r in revs], dtype="str"),
-            "month": pd.Series([r.submitted_at[:7] for r in revs], dtype="str"),
-        }
-    )
-    for sev, col in SEVERITY_COLUMNS.items():
-        frame[col] = pd.Series([int(r.counts.get(sev, 0)) for r in revs], dtype="int64")
-    return frame
-
-
-def _findings_frame(store: Store, revs: pd.DataFrame) -> pd.DataFrame:
-    rows: list[tuple[str, int, str, str, str]] = []
-    for pid, rev in zip(revs["project_id"], revs["revision"], strict=True):
-        doc = archived_findings(store, pid, int(rev))
-        for f in (doc or {}).get("findings") or []:
-            if isinstance(f, dict) and f.get("code"):
-                rows.append(
-                    (
-                        pid,
-                        int(rev),
-                        str(f["code"]),
-                        str(f.get("severity") or ""),
-                        str(f.get("domain") or ""),
-                    )
-                )
-    columns = ["project_id", "revision", "code", "severity", "domain"]
-    frame = pd.DataFrame(rows, columns=columns).astype(
-        {c: "str" for c in columns} | {"revision": "int64"}
-    )
-    return frame.merge(
-        revs[["project_id", "revision", "firm", "month"]], on=["project_id", "revision"], how="left"
-    )
-
-
-def _verdicts(revs: pd.DataFrame, by: str) -> pd.DataFrame:
-    table = pd.crosstab(revs[by], revs["verdict"])
-    return table.reindex(columns=list(VERDICT_COLUMNS), fill_value=0)
-
-
-def stats(store: Store) -> Stats:
-    """Findings and verdicts per firm, per rule code and per month (see :class:`Stats`)."""
-    revs = _revision_frame(store)
-    subs_list = store.submissions()
-    subs = pd.DataFrame(
-        {
-            "firm": pd.Series([s.firm or UNKNOWN_FIRM for s in subs_list], dtype="str"),
-            "month": pd.Series([s.submitted_at[:7] for s in subs_list], dtype="str"),
-        }
-    )
-    found = _findings_frame(store, revs)
-    severity_cols = list(SEVERITY_COLUMNS.values())
-
-    def per(by: str) -> pd.DataFrame:
-        grouped = revs.groupby(by)
-        table = pd.DataFrame(
-            {
-                "projects": grouped["project_id"].nunique(),
-                "submissions": subs.groupby(by).size(),
-                "revisions": grouped.size(),
-            }
-        )
-        table = table.join(_verdicts(revs, by)).join(grouped[severity_cols].sum())
-        table = table.fillna(0).astype("int64")
-        table.index.name = by
-        return table
-
-    by_firm = per("firm")
-    first = revs[revs["revision"] == 1]
-    by_firm["first_accepted"] = (
-        first[first["verdict"] != "rejected"]
-        .groupby("firm")
-        .size()
-        .reindex(by_firm.index, fill_value=0)
-        .astype("int64")
-    )
-
-    g = found.groupby("code")
-    by_rule = pd.DataFrame(
-        {
-            "findings": g.size(),
-            "revisions": found.drop_duplicates(["code", "project_id", "revision"])
-            .groupby("code")
-            .size(),
-            "projects": g["project_id"].nunique(),
-            "firms": g["firm"].nunique(),
-        }
-    )
-    by_rule.insert(
-        0, "domain", [CATALOGUE[c].domain if c in CATALOGUE else "" for c in by_rule.index]
-    )
-    by_rule.insert(
-        0, "title", [CATALOGUE[c].title if c in CATALOGUE else "" for c in by_rule.index]
-    )
-    by_rule = by_rule.sort_values(["findings", "revisions"], ascending=False, kind="stable")
-    by_rule.index.name = "code"
-
-    by_month = per("month").sort_index()
-    return Stats(by_firm=by_firm, by_rule=by_rule, by_month=by_month)
+    return in_order(rows, include_unchanged)

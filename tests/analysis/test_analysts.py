@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis.rerun import rerun
+from analysis.stats import stats
 from engine.settings import get_settings
-from flows.analysts import rerun, rerun_archive_flow, stats
+from flows.rerun import rerun_archive_flow
 from sample_data import build_model, write_package
 from sample_data.defects import DEFECTS
 from schemas.check import CHINA_TZ
