@@ -34,17 +34,14 @@ skipped silently.
 
 from __future__ import annotations
 
-import functools
-import weakref
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from schemas.catalogue import make
-from schemas.context import Context
+from schemas.context import Context, per_context
 from schemas.drawings import rep_points
 from schemas.findings import Finding, Place
 from schemas.rules.planning import open_shapes
@@ -59,31 +56,6 @@ BALCONY_KINDS = {"封闭": 1.0, "未封闭": 0.5}
 UNIT_CODE = r"^[0-9]{6}[0-9A-Z]{6}[A-Z]{2}[0-9]{5}F[0-9]{8}$"
 # Tolerances fixed by rules.md (not marked cfg). Read from the profile when it carries them
 # (``[tolerances]`` names on the left), so a city can still change them.
-
-
-T = TypeVar("T")
-_MEMO: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
-
-
-def per_context(fn: Callable[[Context], T]) -> Callable[[Context], T]:
-    """Compute ``fn(ctx)`` once per context: the thirteen rules read the same unit and
-    polygon frames. Callers must not modify what it returns."""
-
-    @functools.wraps(fn)
-    def wrapper(ctx: Context) -> T:
-        key = (id(ctx), fn.__name__)
-        hit = _MEMO.get(key)
-        if hit is not None and hit[0]() is ctx:
-            return hit[1]
-        value = fn(ctx)
-        try:
-            _MEMO[key] = (weakref.ref(ctx), value)
-            weakref.finalize(ctx, _MEMO.pop, key, None)
-        except TypeError:  # a context that cannot be weakly referenced: no memo
-            pass
-        return value
-
-    return wrapper
 
 
 def tolerance(ctx: Context, name: str) -> float:
