@@ -104,7 +104,7 @@ def run(code: str, package: Path) -> dict:
 def run_cli(package: Path, json_out: Path) -> dict:
     """``duoce check PKG --json F`` as a user runs it: wall time, peak RSS, findings."""
     script = Path(sys.executable).with_name("duoce")  # the console entry a user runs
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.launch"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "interfaces.launch"]
     _, wall, cpu, peak = _child([*command, "check", str(package), "--json", str(json_out)], ok=(0, 1))
     doc = json.loads(json_out.read_text(encoding="utf-8"))
     return {"wall": wall, "whole_cpu": cpu, "peak_mb": peak, "findings": len(doc["findings"]),

@@ -183,7 +183,7 @@ _early: tuple[str, Readers] | None = None
 
 
 def hold_early(source: str, readers: Readers) -> None:
-    """Keep readers started for ``source`` before the caller's imports (see flows.launch)."""
+    """Keep readers started for ``source`` before the caller's imports (see interfaces.launch)."""
     global _early
     _early = (str(Path(source)), readers)
 

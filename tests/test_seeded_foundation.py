@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.precheck import precheck
-from flows.cli import app
+from interfaces.cli import app
 from sample_data.defects import DEFECTS, seeded_package
 from sample_data.defects.crs import move_project
 from sample_data.generator import build_model, write_package

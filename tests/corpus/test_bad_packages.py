@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.precheck import precheck
-from flows.cli import app
+from interfaces.cli import app
 from schemas.catalogue import CATALOGUE
 from schemas.profile import load_profile
 from tests.corpus.builders import BUGS, BUILDERS, EVIL, Case
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 # run once, in a real process that can be killed, with its time and memory measured: too
 # big to check twice in-process, able to hang the test process if the checker regressed, or
-# (undecodable file names) able to leave flows.cli's Rich console broken for later tests
+# (undecodable file names) able to leave interfaces.cli's Rich console broken for later tests
 ISOLATED = {
     "huge-unit-sheet",
     "xlsx-inner-bomb",
@@ -38,7 +38,7 @@ ISOLATED = {
     "dir-gbk-name",
     "dir-undecodable-name",
 }
-# a few also through a real `python -m flows.cli check`, to see what a firm's terminal shows
+# a few also through a real `python -m interfaces.cli check`, to see what a firm's terminal shows
 REAL_PROCESS = (
     "truncated-site-50pct",
     "zip-parent-path",
@@ -185,13 +185,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
 def run_cli(
     args: list[str], env: dict[str, str], timeout: float
 ) -> tuple[int, str, str, float, int]:
-    """``python -m flows.cli …`` in a real process: exit code, stdout, stderr, seconds and
+    """``python -m interfaces.cli …`` in a real process: exit code, stdout, stderr, seconds and
     peak resident memory (bytes) of that process."""
     fd, rss_file = tempfile.mkstemp(prefix="duoce-rss-")
     os.close(fd)
     start = time.perf_counter()
     with subprocess.Popen(
-        [sys.executable, "-c", _LAUNCH, rss_file, sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-c", _LAUNCH, rss_file, sys.executable, "-m", "interfaces.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

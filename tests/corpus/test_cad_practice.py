@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from engine.precheck import precheck
-from flows.cli import app
+from interfaces.cli import app
 from parsers.dxf import read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas.drawings import POLYGON_LAYERS

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from interfaces.cli import app
 from parsers.dxf import read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas.catalogue import CATALOGUE

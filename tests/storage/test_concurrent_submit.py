@@ -50,7 +50,7 @@ def child_env(tmp: Path, name: str) -> dict[str, str]:
 
 def duoce(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "interfaces.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -105,7 +105,7 @@ def check(
     from parsers.pool import read_workers, readers_for, take_early
 
     settings = get_settings()
-    # drawing readers start now (or started before the CLI's imports: flows.launch): they
+    # drawing readers start now (or started before the CLI's imports: interfaces.launch): they
     # import while this process imports the checks
     readers = take_early(str(package))
     if readers is not None and settings.read_workers is not None and len(readers) != settings.read_workers:

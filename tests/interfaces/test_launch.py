@@ -13,7 +13,7 @@ def test_duoce_check_through_the_launcher(sample_s, tmp_path, monkeypatch):
     out = tmp_path / "findings.json"
     env = {"DUOCE_READ_WORKERS": "1", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "flows.launch", "check", str(sample_s), "--json", str(out)],
+        [sys.executable, "-m", "interfaces.launch", "check", str(sample_s), "--json", str(out)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -42,7 +42,7 @@ def test_check_ends_at_once_with_its_code_and_all_its_output(tmp_path):
     bad.write_bytes(b"not a zip")
     out = tmp_path / "findings.json"
     done = subprocess.run(
-        [sys.executable, "-m", "flows.launch", "check", str(bad), "--json", str(out)],
+        [sys.executable, "-m", "interfaces.launch", "check", str(bad), "--json", str(out)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert done.returncode == 1

@@ -23,7 +23,7 @@ def main() -> None:  # pragma: no cover - console entry (tests/flows/test_launch
         value = os.environ.get("DUOCE_READ_WORKERS", "").strip()
         requested = int(value) if value.isdigit() else None
         hold_early(args[1], readers_for(Path(args[1]), read_workers(requested)))
-    from flows.cli import main as cli_main
+    from interfaces.cli import main as cli_main
 
     cli_main()
 

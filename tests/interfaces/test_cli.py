@@ -9,7 +9,7 @@ import shutil
 import openpyxl
 from typer.testing import CliRunner
 
-from flows.cli import app
+from interfaces.cli import app
 
 runner = CliRunner()
 
