@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 
-def main() -> None:  # pragma: no cover - console entry (tests/flows/test_launch.py runs it)
+def main() -> None:  # pragma: no cover - console entry (tests/interfaces/test_launch.py runs it)
     args = sys.argv[1:]
     if len(args) >= 2 and args[0] == "check" and not args[1].startswith("-"):
         from parsers.pool import hold_early, read_workers, readers_for
