@@ -1,9 +1,13 @@
 """Read the envelope of a package: manifest.json, its checksums and the required parts.
 
-:func:`read_manifest` reads and checks ``manifest.json`` against the files present
-(PKG-002 … PKG-005) and names drawings in an unsupported format (PKG-009);
-:func:`missing_parts` and :func:`missing_floor_plans` name the required parts that are
-absent (PKG-008). None of them raises for bad input.
+:func:`read_envelope` does it all in one pass over the opened package (what it lists is
+taken once, each drawing's first bytes sniffed once): it reads and checks
+``manifest.json`` against the files present (PKG-002 … PKG-005), names drawings in an
+unsupported format (PKG-009) and the required parts that are absent (PKG-008); the
+:class:`Envelope` it returns then names the floor plans missing for the buildings the
+report lists (:meth:`Envelope.missing_floor_plans`, no file opened). :func:`read_manifest`,
+:func:`missing_parts` and :func:`missing_floor_plans` give one part of it each. None of
+them raises for bad input.
 
 When the package could not be opened at all (``opened.root`` is None, PKG-001 already
 said so) these functions report nothing more: a rule does not repeat another's finding.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from parsers.archive import MANIFEST, Opened, sha256_file
@@ -67,6 +72,84 @@ _PART = {
 }
 
 
+@dataclass
+class Envelope:
+    """The envelope of an opened package, read once (:func:`read_envelope`).
+
+    Attributes
+    ----------
+    usable
+        False when the package could not be opened (nothing more is reported).
+    present
+        The package-relative paths present: made available (``opened.files``) or not
+        (``opened.skipped``).
+    unsupported
+        Drawings in ``drawings/`` that are DWG or PDF, path -> ``"DWG"`` / ``"PDF"``
+        (:func:`unsupported_drawings`); later stages skip them.
+    replaced
+        The stems (path without suffix) of those drawings: a DWG/PDF stand-in is PKG-009,
+        never PKG-008 too.
+    report_form
+        ``"xlsx"``, ``"csv"``, ``"both"`` or None (:func:`report_form`).
+    manifest
+        The manifest as parsed (see :func:`read_manifest`), or None.
+    findings
+        PKG-002 … PKG-005 and PKG-009 (:func:`read_manifest`), then PKG-008 of the report,
+        site and parcel drawings (:func:`missing_parts`).
+    """
+
+    usable: bool = False
+    present: frozenset[str] = frozenset()
+    unsupported: dict[str, str] = field(default_factory=dict)
+    replaced: frozenset[str] = frozenset()
+    report_form: str | None = None
+    manifest: dict | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def missing_floor_plans(self, building_numbers: list[str]) -> list[Finding]:
+        """PKG-008 for each 4-digit 幢号 without ``drawings/floors/<幢号>.dxf``.
+
+        Numbers that are not 4 digits are left to the code rules (CAD-002); a plan present
+        only as DWG or PDF is PKG-009, not PKG-008.
+        """
+        if not self.usable:
+            return []
+        findings: list[Finding] = []
+        numbers = sorted({str(n).strip() for n in building_numbers if n is not None})
+        for number in numbers:
+            if not _BUILDING_NUMBER.match(number):
+                continue
+            path = f"{FLOORS_DIR}{number}.dxf"
+            if path in self.present or _stem(path) in self.replaced:
+                continue
+            findings.append(
+                make("PKG-008", Place(file=path), part=_PART["floor"].format(path=path, number=number))
+            )
+        return findings
+
+
+def read_envelope(opened: Opened) -> Envelope:
+    """Read the envelope of an opened package, once: the manifest checked against the
+    files present, the drawings in an unsupported format and the required parts absent.
+
+    Parameters
+    ----------
+    opened
+        The opened package.
+
+    Returns
+    -------
+    Envelope
+        With its findings in the order :func:`read_manifest`, :func:`missing_parts`.
+    """
+    if opened.root is None:
+        return Envelope()
+    envelope = _listing(opened)
+    envelope.manifest, envelope.findings = _check_manifest(opened, envelope)
+    envelope.findings += _missing_parts(envelope)
+    return envelope
+
+
 def read_manifest(opened: Opened) -> tuple[dict | None, list[Finding]]:
     """Read ``manifest.json`` and check it against the files present.
 
@@ -87,21 +170,7 @@ def read_manifest(opened: Opened) -> tuple[dict | None, list[Finding]]:
     """
     if opened.root is None:
         return None, []
-    findings: list[Finding] = []
-    try:
-        manifest = _load(opened, findings)
-        if manifest is not None:
-            listed = _check_schema(manifest, findings)
-            if listed is not None:
-                findings.extend(_check_files(opened, listed))
-        findings.extend(
-            make("PKG-009", Place(file=path), path=path, fmt=fmt)
-            for path, fmt in unsupported_drawings(opened).items()
-        )
-    except Exception as exc:  # a parser never stops the run
-        findings.append(_pkg002(_R["unreadable"].format(error=f"{type(exc).__name__}: {exc}")))
-        manifest = None
-    return manifest, findings
+    return _check_manifest(opened, _listing(opened))
 
 
 def unsupported_drawings(opened: Opened) -> dict[str, str]:
@@ -137,47 +206,45 @@ def missing_parts(opened: Opened) -> list[Finding]:
     """
     if opened.root is None:
         return []
-    present = set(opened.files) | opened.skipped
-    findings: list[Finding] = []
-    form = report_form(opened)
-    if form is None:
-        findings.append(make("PKG-008", Place(file=REPORT_XLSX), part=_PART["report"]))
-    elif form == "both":
-        findings.append(make("PKG-008", Place(file=REPORT_DIR), part=_PART["report_both"]))
-    replaced = _replaced_drawings(opened)
-    for path in (SITE, PARCEL):
-        if path not in present and _stem(path) not in replaced:
-            findings.append(make("PKG-008", Place(file=path), part=_PART[path]))
-    return findings
+    return _missing_parts(_listing(opened))
 
 
 def missing_floor_plans(opened: Opened, building_numbers: list[str]) -> list[Finding]:
-    """PKG-008 for each 4-digit 幢号 without ``drawings/floors/<幢号>.dxf``.
-
-    Numbers that are not 4 digits are left to the code rules (CAD-002); a plan present
-    only as DWG or PDF is PKG-009, not PKG-008.
-    """
+    """PKG-008 for each 4-digit 幢号 without ``drawings/floors/<幢号>.dxf``
+    (:meth:`Envelope.missing_floor_plans`)."""
     if opened.root is None:
         return []
-    present = set(opened.files) | opened.skipped
-    replaced = _replaced_drawings(opened)
-    findings: list[Finding] = []
-    numbers = sorted({str(n).strip() for n in building_numbers if n is not None})
-    for number in numbers:
-        if not _BUILDING_NUMBER.match(number):
-            continue
-        path = f"{FLOORS_DIR}{number}.dxf"
-        if path in present or _stem(path) in replaced:
-            continue
-        findings.append(
-            make("PKG-008", Place(file=path), part=_PART["floor"].format(path=path, number=number))
-        )
-    return findings
+    return _listing(opened).missing_floor_plans(building_numbers)
 
 
 def report_form(opened: Opened) -> str | None:
     """Which report form the package holds: ``"xlsx"``, ``"csv"``, ``"both"`` or None."""
-    present = set(opened.files) | opened.skipped
+    return _form(set(opened.files) | opened.skipped)
+
+
+def is_report_csv(path: str) -> bool:
+    """Whether a package-relative path is a sheet of the CSV form (``report/<name>.csv``)."""
+    return path.startswith(REPORT_DIR) and path.count("/") == 1 and path.lower().endswith(".csv")
+
+
+# --------------------------------------------------------------------------- the listing
+
+
+def _listing(opened: Opened) -> Envelope:
+    """What the opened package lists, taken once: the paths present, the drawings in an
+    unsupported format (each sniffed once) and the report's form."""
+    present = frozenset(opened.files) | opened.skipped
+    unsupported = unsupported_drawings(opened)
+    return Envelope(
+        usable=True,
+        present=present,
+        unsupported=unsupported,
+        replaced=frozenset(_stem(p) for p in unsupported),
+        report_form=_form(present),
+    )
+
+
+def _form(present: set[str] | frozenset[str]) -> str | None:
     has_xlsx = REPORT_XLSX in present
     has_csv = any(is_report_csv(p) for p in present)
     if has_xlsx and has_csv:
@@ -185,9 +252,35 @@ def report_form(opened: Opened) -> str | None:
     return "xlsx" if has_xlsx else "csv" if has_csv else None
 
 
-def is_report_csv(path: str) -> bool:
-    """Whether a package-relative path is a sheet of the CSV form (``report/<name>.csv``)."""
-    return path.startswith(REPORT_DIR) and path.count("/") == 1 and path.lower().endswith(".csv")
+def _check_manifest(opened: Opened, listing: Envelope) -> tuple[dict | None, list[Finding]]:
+    """:func:`read_manifest` over a listing already taken."""
+    findings: list[Finding] = []
+    try:
+        manifest = _load(opened, findings)
+        if manifest is not None:
+            listed = _check_schema(manifest, findings)
+            if listed is not None:
+                findings.extend(_check_files(opened, listed))
+        findings.extend(
+            make("PKG-009", Place(file=path), path=path, fmt=fmt) for path, fmt in listing.unsupported.items()
+        )
+    except Exception as exc:  # a parser never stops the run
+        findings.append(_pkg002(_R["unreadable"].format(error=f"{type(exc).__name__}: {exc}")))
+        manifest = None
+    return manifest, findings
+
+
+def _missing_parts(listing: Envelope) -> list[Finding]:
+    """:func:`missing_parts` over a listing already taken."""
+    findings: list[Finding] = []
+    if listing.report_form is None:
+        findings.append(make("PKG-008", Place(file=REPORT_XLSX), part=_PART["report"]))
+    elif listing.report_form == "both":
+        findings.append(make("PKG-008", Place(file=REPORT_DIR), part=_PART["report_both"]))
+    for path in (SITE, PARCEL):
+        if path not in listing.present and _stem(path) not in listing.replaced:
+            findings.append(make("PKG-008", Place(file=path), part=_PART[path]))
+    return findings
 
 
 # --------------------------------------------------------------------------- manifest
@@ -351,7 +444,3 @@ def _stem(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     return path[: len(path) - len(name)] + (name.rsplit(".", 1)[0] if "." in name else name)
 
-
-def _replaced_drawings(opened: Opened) -> set[str]:
-    """Stems of drawings present in an unsupported format (already PKG-009)."""
-    return {_stem(p) for p in unsupported_drawings(opened)}

@@ -1,5 +1,12 @@
 """Read a whole package: envelope, manifest, report and drawings → ``schemas.package.Package``.
 
+One walk, each part once and in order: the archive is opened (a folder listed, a zip
+extracted safely, every file hashed once: :mod:`parsers.archive`); the envelope is read
+from that listing (manifest and checksums, the parts present, the drawings in an
+unsupported format: :mod:`parsers.manifest`); the drawings are handed to their readers;
+the report is read (:mod:`parsers.report`), and the floor plans its buildings need are
+looked up in the envelope; the drawings are collected last.
+
 Reading never stops on a bad part: what cannot be read becomes findings about that part
 and the rest is still read. Drawings go through the fast reader where it can be trusted
 and ezdxf (with recover) otherwise.
@@ -12,16 +19,13 @@ from pathlib import Path
 
 import parsers.dxf  # noqa: F401 — this process reads drawings too (parsers.pool loads it lazily)
 from parsers.archive import open_package
-from parsers.manifest import missing_floor_plans, missing_parts, read_manifest, unsupported_drawings
+from parsers.manifest import FLOORS_DIR as FLOORS
+from parsers.manifest import PARCEL, SITE, read_envelope
 from parsers.pool import Readers
 from parsers.report import read_report
 from schemas.findings import Finding
 from schemas.package import Package
 from schemas.profile import Profile
-
-SITE = "drawings/site.dxf"
-PARCEL = "drawings/parcel.dxf"
-FLOORS = "drawings/floors/"
 
 Progress = Callable[[str], None]
 
@@ -62,20 +66,20 @@ def read_package(
         if readers is not None:
             readers.close()
         return pkg
-    skip = set(unsupported_drawings(opened))  # DWG / PDF: PKG-009 already
+    note("读取 manifest.json")
+    envelope = read_envelope(opened)
+    pkg.manifest = envelope.manifest
+    pkg.findings += envelope.findings
+    skip = envelope.unsupported  # DWG / PDF: PKG-009 already
     jobs = [(key, opened.path(rel), rel) for key, rel in drawing_paths(pkg.files).items() if rel not in skip]
     pending = (readers or Readers()).read(jobs)
-    note("读取 manifest.json")
-    pkg.manifest, found = read_manifest(opened)
-    pkg.findings += found
-    pkg.findings += missing_parts(opened)
     note("读取报表")
-    pkg.tables, pkg.report_form, found = read_report(opened)
+    pkg.tables, pkg.report_form, found = read_report(opened, envelope)
     pkg.findings += found
     building = pkg.tables.get("building")
     if building is not None and "ZRZH" in building.columns:
         numbers = [str(z).strip()[20:24] for z in building["ZRZH"].dropna() if len(str(z).strip()) >= 24]
-        pkg.findings += missing_floor_plans(opened, numbers)
+        pkg.findings += envelope.missing_floor_plans(numbers)
 
     def settle() -> list[Finding]:
         found: list[Finding] = []

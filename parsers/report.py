@@ -73,7 +73,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from parsers.archive import Opened, declared_excess
-from parsers.manifest import REPORT_DIR, REPORT_XLSX, is_report_csv, report_form
+from parsers.manifest import REPORT_DIR, REPORT_XLSX, Envelope, is_report_csv, report_form
 from schemas.catalogue import make
 from schemas.fields import SHEETS_BY_KEY, SHEETS_BY_NAME, Sheet, header_to_code
 from schemas.findings import Finding, Place
@@ -128,7 +128,9 @@ _OVER = {
 # --------------------------------------------------------------------------- entry point
 
 
-def read_report(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, list[Finding]]:
+def read_report(
+    opened: Opened, envelope: Envelope | None = None
+) -> tuple[dict[str, pd.DataFrame], str | None, list[Finding]]:
     """Read the report of an opened package.
 
     Parameters
@@ -136,6 +138,9 @@ def read_report(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, li
     opened
         The opened package; the limits it was opened under (``opened.limits``) are also
         held to the workbook's own parts (PKG-007).
+    envelope
+        Its envelope when read already (:func:`parsers.manifest.read_envelope`): the
+        report's form is taken from it instead of being found again.
 
     Returns
     -------
@@ -147,7 +152,7 @@ def read_report(opened: Opened) -> tuple[dict[str, pd.DataFrame], str | None, li
     """
     if opened.root is None:
         return {}, None, []
-    form = report_form(opened)
+    form = envelope.report_form if envelope is not None else report_form(opened)
     try:
         if form in ("xlsx", "both"):
             if REPORT_XLSX not in opened.files:  # present but not extracted: said already

@@ -226,3 +226,35 @@ def test_a_project_id_that_cannot_name_a_folder_is_pkg002(tmp_path: Path, projec
     assert [(f.code, f.object.key) for f in findings] == [("PKG-002", "project_id")]
     assert "目录名" in findings[0].message
     assert Package(source="x", manifest=manifest).project_id is None
+
+
+def test_the_envelope_is_read_once_and_says_what_the_parts_say(tmp_path: Path, monkeypatch) -> None:
+    """read_envelope: the findings of read_manifest then missing_parts, each drawing
+    sniffed once; the floor plans then looked up without opening a file."""
+    import parsers.manifest as manifest_module
+
+    files = dict(COMPLETE)
+    files["drawings/site.dxf"] = b"AC1032\x00\x00\x00binary dwg"
+    files["drawings/floors/0002.dwg"] = b"AC1027..."
+    del files["drawings/parcel.dxf"]
+    opened = package(tmp_path, files, manifest_for(files, spec_version="2"))
+    expected = read_manifest(opened)[1] + missing_parts(opened)
+    numbers = ["0001", "0002", "0003"]
+    plans = missing_floor_plans(opened, numbers)
+    sniffed: list[str] = []
+    sniff = manifest_module._sniff
+    monkeypatch.setattr(manifest_module, "_sniff", lambda o, p: sniffed.append(p) or sniff(o, p))
+    envelope = manifest_module.read_envelope(opened)
+    assert envelope.findings == expected
+    assert sorted(sniffed) == ["drawings/floors/0001.dxf", "drawings/site.dxf"]
+    assert envelope.unsupported == {"drawings/floors/0002.dwg": "DWG", "drawings/site.dxf": "DWG"}
+    assert envelope.report_form == "xlsx"
+    assert envelope.missing_floor_plans(numbers) == plans
+    assert found(envelope.missing_floor_plans(numbers)) == [("PKG-008", "drawings/floors/0003.dxf")]
+    assert len(sniffed) == 2
+    assert found(envelope.findings) == [
+        ("PKG-002", "manifest.json"),
+        ("PKG-008", "drawings/parcel.dxf"),
+        ("PKG-009", "drawings/floors/0002.dwg"),
+        ("PKG-009", "drawings/site.dxf"),
+    ]
