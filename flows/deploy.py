@@ -1,24 +1,29 @@
-"""The deployable flows, at module level, for ``prefect.yaml`` entry points and serving.
+"""Serve the three deployments from this process: ``python -m flows.deploy``.
 
-``python -m flows.deploy`` serves the three flows from this process (``flow.serve``), so a
-Prefect server or Prefect Cloud can trigger them; for scale-out, ``prefect.yaml`` deploys the
-same entry points to a work pool, and the rerun flow runs its per-package tasks on Dask
-workers when ``DUOCE_BACKEND=dask`` (install the ``scale`` extra).
+========  =======================================  ==========================
+precheck  ``flows/pipeline.py:check_package``      预检: check, publish nothing
+submit    ``flows/pipeline.py:submit_package``     提交: store, check, publish
+rerun     ``flows/rerun.py:rerun_archive``         重查: check the archive again
+========  =======================================  ==========================
+
+The process registers them with the Prefect server of ``PREFECT_API_URL`` (or Prefect
+Cloud) and runs each flow run it is asked for, until it is stopped. The rerun flow runs on
+a Dask task runner when ``DUOCE_BACKEND=dask`` (the ``scale`` extra). To run them on a
+work pool's workers instead, ``prefect deploy --all`` registers the same entry points
+from ``prefect.yaml``.
 """
 
 from __future__ import annotations
 
+from prefect import serve
+
 from engine.settings import get_settings
-from flows.pipeline import _flows
+from flows.pipeline import check_package, submit_package
 from flows.rerun import rerun_archive_flow
 
-check_package, submit_package = _flows()
-rerun_archive = rerun_archive_flow(get_settings())
 
-
-def main() -> None:  # pragma: no cover - a long-running server process
-    from prefect import serve
-
+def main() -> None:  # pragma: no cover - a long-running process (tests/flows/test_deploy.py runs it)
+    rerun_archive = rerun_archive_flow(get_settings())
     serve(
         check_package.to_deployment(name="precheck"),
         submit_package.to_deployment(name="submit"),

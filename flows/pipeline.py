@@ -1,147 +1,214 @@
-"""The Prefect flows: ``check_package`` (pre-check, 预检) and ``submit_package`` (store,
-check, publish). Tasks are thin wrappers around the parser and schema functions, a
-handful per package (never one per unit or rule): Prefect records ~35 task runs/s.
+"""What happens to a package: the pre-check (``check_package``, 预检) and the submission
+(``submit_package``, 提交), as Prefect flows.
 
-A firm's pre-check (`duoce check`) calls :func:`engine.precheck.precheck` directly, with
-no Prefect server; the flows call the very same functions.
+Read this file top to bottom: first the two flows, step by step, then the tasks they are
+made of (one per coarse step, each a thin call into ``engine``, ``storage``, ``analysis``
+or ``outputs``), then what the Prefect UI shows of a check (its artifacts). Only the steps
+that touch the store retry, and only when the disk or the catalogue failed (never on a
+bug: a second try of a bug is the same bug).
+
+A firm's own pre-check (``duoce check``) does not come through here: it calls
+:func:`engine.precheck.precheck` directly, without Prefect; these flows call the very same
+function. Deployments (``python -m flows.deploy``, ``prefect.yaml``) name them
+``flows/pipeline.py:check_package`` and ``flows/pipeline.py:submit_package``.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from analysis.revisions import compare_with_previous
 from engine.precheck import precheck, workspace
+from outputs.products import builders
+from outputs.report_text import markdown_summary
 from outputs.results import findings_document, write_findings
+from outputs.revisions import Comparison
 from schemas.check import CheckResult
 from schemas.profile import load_profile
+from storage.catalogue import Submission
+from storage.files import package_sha256
+from storage.store import Store
 
-# ---------------------------------------------------------------- Prefect tasks and flows
-# Prefect is imported lazily so that `duoce check` starts fast and never needs a server.
-
-
-def _prefect():
-    import prefect
-
-    return prefect
+# ------------------------------------------------------------------------------ the flows
 
 
-def _artifacts(result: CheckResult, key: str) -> None:
-    """A markdown summary and a table of findings, visible in the Prefect UI."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+@flow(name="check_package", log_prints=True)
+def check_package(source: str, profile: str = "liaocheng", json_path: str | None = None) -> dict:
+    """Pre-check (预检): read and check a package, write findings.json; publish nothing.
 
-    from outputs.report_text import markdown_summary
+    Parameters
+    ----------
+    source
+        The package: a folder or a .zip.
+    profile
+        A bundled city profile's name or the path of a .toml profile.
+    json_path
+        Where to write findings.json (nothing is written when None).
 
-    safe_key = "".join(ch if ch.isalnum() else "-" for ch in key.lower()).strip("-")[:60] or "package"
-    create_markdown_artifact(markdown_summary(result), key=f"summary-{safe_key}", description="检查结果摘要")
-    rows = [
-        {"code": f.code, "severity": f.severity, "message": f.message, "sheet": f.object.sheet or "",
-         "row": f.object.row or "", "file": f.object.file or "", "layer": f.object.layer or "", "handle": f.object.handle or ""}
-        for f in result.findings[:5000]
-    ]
-    create_table_artifact(rows or [{"code": "", "message": "无问题"}], key=f"findings-{safe_key}", description="问题清单")
+    Returns
+    -------
+    dict
+        The findings document (findings.json's content).
+    """
+    with workspace() as work:
+        result = read_and_check(source, profile, str(work))
+        document = write_findings(result, Path(json_path)) if json_path else findings_document(result)
+    show_check(result, result.package.project_id or "unreadable")
+    return document
 
 
 @dataclass
 class SubmitOutcome:
+    """What a submission did: the check, its revision and where each product went."""
+
     result: CheckResult
-    document: dict[str, Any]
-    revision: int | None
-    is_new: bool
-    published: dict[str, str]
-    comparison: Any = None  # outputs.revisions.Comparison against the previous revision
+    document: dict[str, Any]  # findings.json's content
+    revision: int | None  # None: no usable project id, so nothing recorded or published
+    is_new: bool  # False: the very same package was submitted before (nothing changed)
+    published: dict[str, str]  # department → its product folder
+    comparison: Comparison | None = None  # against the previous revision
 
 
-def _check_task(source: str, profile_ref: str, workdir: str) -> CheckResult:
-    return precheck(Path(source), load_profile(profile_ref), Path(workdir))
+@flow(name="submit_package", log_prints=True)
+def submit_package(
+    source: str, store: str = "store", profile: str = "liaocheng", json_path: str | None = None
+) -> SubmitOutcome:
+    """Submission (提交): store, check, record, compare, publish.
+
+    1. Keep the raw package once in the store, named by its sha256 (a resubmission
+       copies nothing).
+    2. Read and check the stored copy, never the upload.
+    3. Record the revision in the catalogue (the same package again is the same
+       revision: nothing after this changes).
+    4. Compare its findings with the previous revision's (fixed / new / open).
+    5. Build every department's product and publish each whole or not at all.
+
+    A package without a usable project id is stored and checked (its findings say why),
+    but neither recorded nor published.
+
+    Parameters
+    ----------
+    source
+        The package: a folder or a .zip.
+    store
+        The store's folder (created on first use).
+    profile
+        A bundled city profile's name or the path of a .toml profile.
+    json_path
+        Where to write findings.json as well (nothing is written when None).
+    """
+    raw, sha256 = store_raw(store, source)
+    with Store(Path(store)).workspace("extract") as work:
+        result = read_and_check(raw, profile, str(work))
+        result.package.sha256 = sha256  # the stored key is the identity of record
+        document = findings_document(result)
+        if json_path:
+            write_findings(result, Path(json_path))
+        revision, is_new, published, comparison = None, False, {}, None
+        if result.package.project_id:
+            submission = record_revision(store, result)
+            revision, is_new = submission.revision, submission.is_new
+            comparison = compare_revisions(store, result, revision)
+            published = publish_products(store, result, revision, raw, comparison)
+        show_check(result, f"{result.package.project_id or 'unreadable'}-r{revision or 0}")
+    return SubmitOutcome(result, document, revision, is_new, published, comparison)
 
 
-def _flows():
-    """Build the flow objects once (lazily, so importing this module costs nothing)."""
-    global check_package, submit_package
-    if "check_package" in globals():
-        return check_package, submit_package
-    prefect = _prefect()
-    from prefect.cache_policies import NO_CACHE
-
-    # results hold GeoDataFrames: never hash them for a cache key
-    read_and_check = prefect.task(name="read-and-check", cache_policy=NO_CACHE)(_check_task)
-
-    @prefect.task(name="store-raw", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-    def store_raw(store_root: str, source: str, sha256: str) -> str:
-        from storage.store import Store
-
-        return str(Store(Path(store_root)).put_raw(Path(source), sha256))
-
-    @prefect.task(name="record-submission", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-    def record(store_root: str, result: CheckResult, submitted_at: str):
-        from storage.store import Store
-
-        return Store(Path(store_root)).catalogue.record_submission(
-            project_id=result.package.project_id,
-            package_sha256=result.package.sha256,
-            ruleset_version=result.ruleset_version,
-            profile=result.profile.name,
-            verdict=result.verdict.verdict,
-            counts=result.counts,
-            firm=result.tables.project.get("CHDW"),
-            submitted_at=submitted_at,
-        )
-
-    @prefect.task(name="publish-products", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
-    def publish(store_root: str, result: CheckResult, revision: int, raw: str, comparison) -> dict[str, str]:
-        from outputs.products import builders
-        from storage.store import Store
-
-        store = Store(Path(store_root))
-        out = {}
-        for dep, build in builders(result, Path(raw), comparison).items():
-            out[dep] = str(store.publish(dep, result.package.project_id, revision, build))
-        return out
-
-    @prefect.flow(name="check_package", log_prints=True)
-    def check_package(source: str, profile: str = "liaocheng", json_path: str | None = None) -> dict:
-        """Pre-check (预检): read and check a package, write findings.json; publish nothing."""
-        with workspace() as wd:
-            result = read_and_check(source, profile, str(wd))
-            doc = write_findings(result, Path(json_path)) if json_path else findings_document(result)
-            _artifacts(result, result.package.project_id or "unreadable")
-        return doc
-
-    @prefect.flow(name="submit_package", log_prints=True)
-    def submit_package(source: str, store: str = "store", profile: str = "liaocheng", json_path: str | None = None) -> SubmitOutcome:
-        """Submission: store the raw package once by sha256, check the stored copy, record
-        the revision, publish every department's product atomically."""
-        from storage.files import package_sha256
-        from storage.store import Store
-
-        vault = Store(Path(store))  # creates the layout
-        vault.reconcile()  # finish or undo what a crashed submission left behind
-        sha = package_sha256(Path(source))
-        raw = store_raw(store, source, sha)
-        with vault.workspace("extract") as wd:
-            result = read_and_check(raw, profile, str(wd))
-            result.package.sha256 = sha  # the stored key is the identity of record
-            doc = findings_document(result)
-            if json_path:
-                write_findings(result, Path(json_path))
-            revision, is_new, published, comparison = None, False, {}, None
-            if result.package.project_id:
-                from analysis.revisions import compare_with_previous
-
-                sub = record(store, result, result.checked_at.isoformat(timespec="seconds"))
-                revision, is_new = sub.revision, sub.is_new
-                comparison = compare_with_previous(vault, result.package.project_id, revision, result.findings)
-                published = publish(store, result, revision, raw, comparison)
-            _artifacts(result, f"{result.package.project_id or 'unreadable'}-r{revision or 0}")
-        return SubmitOutcome(result, doc, revision, is_new, published, comparison)
-
-    globals()["check_package"], globals()["submit_package"] = check_package, submit_package
-    return check_package, submit_package
+# ------------------------------------------------------------------------------ the tasks
 
 
-def __getattr__(name: str):
-    if name in ("check_package", "submit_package"):
-        return dict(zip(("check_package", "submit_package"), _flows(), strict=True))[name]
-    raise AttributeError(name)
+def on_io_error(_task, _task_run, state) -> bool:
+    """Retry a step that touches the store when the disk or the catalogue failed (full,
+    locked, gone), never on a bug (Prefect's ``retry_condition_fn``)."""
+    return isinstance(state.data, OSError | sqlite3.OperationalError)
+
+
+# A check result holds GeoDataFrames: no task hashes its inputs for a cache key.
+IO_RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": 1,
+    "retry_condition_fn": on_io_error,
+    "cache_policy": NO_CACHE,
+}
+
+
+@task(name="store-raw", **IO_RETRIES)
+def store_raw(store: str, source: str) -> tuple[str, str]:
+    """Step 1: the stored copy of ``source`` and its sha256.
+
+    The store is first made to agree with itself (what a crashed submission left behind
+    is finished or undone), then the package is copied in unless it is already there.
+    """
+    vault = Store(Path(store))  # creates the layout on first use
+    vault.reconcile()
+    sha256 = package_sha256(Path(source))
+    return str(vault.put_raw(Path(source), sha256)), sha256
+
+
+@task(name="read-and-check", cache_policy=NO_CACHE)
+def read_and_check(source: str, profile: str, workdir: str) -> CheckResult:
+    """Step 2: read the package (extracting into ``workdir``) and check it."""
+    return precheck(Path(source), load_profile(profile), Path(workdir))
+
+
+@task(name="record-revision", **IO_RETRIES)
+def record_revision(store: str, result: CheckResult) -> Submission:
+    """Step 3: the catalogue row of this check (a new revision, or the one it repeats)."""
+    return Store(Path(store)).catalogue.record_submission(
+        project_id=result.package.project_id,
+        package_sha256=result.package.sha256,
+        ruleset_version=result.ruleset_version,
+        profile=result.profile.name,
+        verdict=result.verdict.verdict,
+        counts=result.counts,
+        firm=result.tables.project.get("CHDW"),
+        submitted_at=result.checked_at.isoformat(timespec="seconds"),
+    )
+
+
+@task(name="compare-with-previous", **IO_RETRIES)
+def compare_revisions(store: str, result: CheckResult, revision: int) -> Comparison:
+    """Step 4: this revision's findings against the archived ones of the one before."""
+    return compare_with_previous(Store(Path(store)), result.package.project_id, revision, result.findings)
+
+
+@task(name="publish-products", **IO_RETRIES)
+def publish_products(
+    store: str, result: CheckResult, revision: int, raw: str, comparison: Comparison
+) -> dict[str, str]:
+    """Step 5: each department's product, built in the store's tmp/ and renamed in whole."""
+    vault = Store(Path(store))
+    return {
+        department: str(vault.publish(department, result.package.project_id, revision, build))
+        for department, build in builders(result, Path(raw), comparison).items()
+    }
+
+
+# ---------------------------------------------------------------- what the Prefect UI shows
+
+
+def show_check(result: CheckResult, key: str) -> None:
+    """Two artifacts of the flow run: a markdown summary and the table of findings."""
+    safe = "".join(ch if ch.isalnum() else "-" for ch in key.lower()).strip("-")[:60] or "package"
+    create_markdown_artifact(markdown_summary(result), key=f"summary-{safe}", description="检查结果摘要")
+    rows = [
+        {
+            "code": f.code,
+            "severity": f.severity,
+            "message": f.message,
+            "sheet": f.object.sheet or "",
+            "row": f.object.row or "",
+            "file": f.object.file or "",
+            "layer": f.object.layer or "",
+            "handle": f.object.handle or "",
+        }
+        for f in result.findings[:5000]
+    ]
+    create_table_artifact(rows or [{"code": "", "message": "无问题"}], key=f"findings-{safe}", description="问题清单")

@@ -1,17 +1,30 @@
-"""The analysts' Prefect flow ``rerun_archive``: :func:`analysis.rerun.rerun_package` as one
-task per stored package; with ``settings.backend == "dask"`` on a
-``prefect_dask.DaskTaskRunner`` (the optional ``scale`` extra) when it is installed.
+"""The analysts' rerun (重查) as a Prefect flow: ``rerun_archive`` checks the stored
+packages again under today's rules, one task per stored package, and says which verdicts
+would change and why. It reads only: nothing is recorded, published or changed.
+
+The work itself is :mod:`analysis.rerun` (``duoce rerun`` calls it without Prefect); this
+flow spreads it over Prefect tasks so that a task runner can spread it further:
+:func:`rerun_archive_flow` gives the flow on a ``prefect_dask.DaskTaskRunner`` when the
+settings say ``backend = "dask"`` (``DUOCE_BACKEND``; the optional ``scale`` extra).
+Deployments name it ``flows/rerun.py:rerun_archive``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from prefect import Flow, flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
 from analysis.rerun import RerunRow, by_package, in_order, rerun_package, select_revisions
-from schemas.profile import Profile, load_profile
+from schemas.profile import load_profile
+from storage.catalogue import Revision
+from storage.store import Store
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -19,69 +32,111 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _task_runner(settings: Settings | None):
-    """``DaskTaskRunner`` for ``backend == "dask"`` when prefect-dask is installed."""
+@flow(name="rerun_archive", log_prints=True)
+def rerun_archive(
+    store: str = "store",
+    profile: str = "liaocheng",
+    project_id: str | None = None,
+    since: dt.date | None = None,
+    include_unchanged: bool = False,
+) -> list[RerunRow]:
+    """Check stored revisions again under today's rules and ``profile``; change nothing.
+
+    1. Choose the revisions (one project's, or all; submitted on or after ``since``) and
+       group them by stored package: a package several revisions hold is checked once.
+    2. Check each package again, one task each (concurrently on the flow's task runner).
+    3. Show what changed: a summary and the table of verdict changes.
+
+    Parameters
+    ----------
+    store
+        The store's folder.
+    profile
+        A bundled city profile's name or the path of a .toml profile.
+    project_id, since
+        Only this project's revisions; only revisions submitted on or after this date.
+    include_unchanged
+        Also return the revisions whose verdict stays the same.
+
+    Returns
+    -------
+    list[RerunRow]
+        By project and revision (see :func:`analysis.rerun.rerun`).
+    """
+    checked_with = load_profile(profile).name  # a bad profile fails here, before any check
+    packages = by_package(select_revisions(Store(Path(store)), project_id, since))
+    futures = [
+        rerun_package_task.submit(store, sha256, revisions, profile)
+        for sha256, revisions in packages.items()
+    ]
+    rows = [row for future in futures for row in future.result()]
+    show_rerun(rows, checked_with, len(packages))
+    return in_order(rows, include_unchanged)
+
+
+@task(name="rerun-package", cache_policy=NO_CACHE)
+def rerun_package_task(
+    store: str, sha256: str, revisions: list[Revision], profile: str
+) -> list[RerunRow]:
+    """Step 2, one package: verify it, check it, compare with each revision that holds it.
+
+    No retries: a damaged package or a failed check is a row of the answer, not an error.
+    """
+    return rerun_package(Store(Path(store)), sha256, revisions, load_profile(profile))
+
+
+def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
+    """Step 3: two artifacts of the flow run, a markdown summary and the table of changes."""
+    status = Counter(r.status for r in rows)
+    changes = in_order(rows, include_unchanged=False)
+    lines = [
+        f"# 重查结果（配置 {profile}）",
+        "",
+        f"重查版本 {len(rows)} 个（成果包 {packages} 个）：结论变化 {status['changed']} · "
+        f"未变 {status['unchanged']} · 损坏 {status['damaged']} · 检查失败 {status['failed']}",
+    ]
+    if changes:
+        lines += ["", "| 项目 | 版本 | 测绘单位 | 原结论 | 新结论 | 原因 |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {r.project_id} | r{r.revision} | {r.firm or ''} | {r.old_verdict or ''} | "
+            f"{r.new_verdict or ''} | {r.reason} |"
+            for r in changes
+        ]
+    key = "".join(ch if ch.isalnum() else "-" for ch in profile.lower()).strip("-")[:50] or "profile"
+    create_markdown_artifact("\n".join(lines), key=f"rerun-summary-{key}", description="重查结果摘要")
+    table = [
+        {
+            "project_id": r.project_id,
+            "revision": r.revision,
+            "firm": r.firm or "",
+            "status": r.status,
+            "old_verdict": r.old_verdict or "",
+            "new_verdict": r.new_verdict or "",
+            "reason": r.reason,
+        }
+        for r in changes
+    ]
+    create_table_artifact(
+        table or [{"project_id": "", "reason": "结论均未变化"}],
+        key=f"rerun-changes-{key}",
+        description="结论变化清单",
+    )
+
+
+def rerun_archive_flow(settings: Settings | None = None) -> Flow:
+    """:func:`rerun_archive` on the task runner the settings ask for.
+
+    ``backend = "dask"`` with prefect-dask installed: a ``DaskTaskRunner`` (on
+    ``dask_address`` when set, else a local cluster); otherwise the flow as it is.
+    """
     if settings is None or settings.backend != "dask":
-        return None
+        return rerun_archive
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:
         log.warning(
             "backend 'dask' needs the optional extra duoce[scale] (prefect-dask): running locally"
         )
-        return None
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner()
-
-
-def _flows():
-    """Build the flow once, lazily (importing this module must not import Prefect)."""
-    if "rerun_archive" in globals():
-        return globals()["rerun_archive"]
-    import prefect
-    from prefect.cache_policies import NO_CACHE
-
-    @prefect.task(name="rerun-package", cache_policy=NO_CACHE)
-    def rerun_package_task(
-        store_root: str, sha256: str, revisions: list, profile: Profile
-    ) -> list[RerunRow]:
-        from storage.store import Store
-
-        return rerun_package(Store(Path(store_root)), sha256, revisions, profile)
-
-    @prefect.flow(name="rerun_archive", log_prints=True)
-    def rerun_archive(
-        store: str = "store",
-        profile: str = "liaocheng",
-        project_id: str | None = None,
-        since: dt.date | None = None,
-        include_unchanged: bool = False,
-    ) -> list[RerunRow]:
-        """Analysts: check stored packages again under today's rules (one task per
-        package); publish nothing, change nothing."""
-        from storage.store import Store
-
-        prof = load_profile(profile)
-        groups = by_package(select_revisions(Store(Path(store)), project_id, since))
-        futures = [
-            rerun_package_task.submit(store, sha, revs, prof) for sha, revs in groups.items()
-        ]
-        rows = [row for fut in futures for row in fut.result()]
-        return in_order(rows, include_unchanged)
-
-    globals()["rerun_archive"] = rerun_archive
-    return rerun_archive
-
-
-def rerun_archive_flow(settings: Settings | None = None):
-    """The ``rerun_archive`` flow with the task runner the settings ask for."""
-    flow = _flows()
-    runner = _task_runner(settings)
-    return flow if runner is None else flow.with_options(task_runner=runner)
-
-
-def __getattr__(name: str):
-    if name == "rerun_archive":
-        return _flows()
-    raise AttributeError(name)
+        return rerun_archive
+    runner = DaskTaskRunner(address=settings.dask_address) if settings.dask_address else DaskTaskRunner()
+    return rerun_archive.with_options(task_runner=runner)

@@ -235,7 +235,13 @@ def rerun(
     prof = _profile(profile)
     with _Progress() as progress:
         progress("重查已入库成果包")
-        rows = rerun_store(Store(settings.store), prof, project, day, include_unchanged=all_)
+        if settings.backend == "dask":  # the Prefect flow, its tasks on Dask workers
+            from flows.rerun import rerun_archive_flow
+
+            flow = rerun_archive_flow(settings)
+            rows = flow(str(settings.store), profile or settings.profile, project, day, all_)
+        else:
+            rows = rerun_store(Store(settings.store), prof, project, day, include_unchanged=all_)
     table = Table(title=f"重查结果（配置 {prof.name}）")
     for col in ("项目", "版本", "测绘单位", "原结论", "新结论", "原因"):
         table.add_column(col)
