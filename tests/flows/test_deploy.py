@@ -1,13 +1,22 @@
-"""The flows are deployable: prefect.yaml's entry points load as flows."""
+"""The flows are deployable: prefect.yaml's entry points load as flows, and
+``python -m flows.deploy`` serves three deployments that all run."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
+from uuid import UUID
 
+import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENTS = ("check_package/precheck", "submit_package/submit", "rerun_archive/rerun")
 
 
 def test_every_deployment_entrypoint_loads_a_flow(monkeypatch):
@@ -18,3 +27,135 @@ def test_every_deployment_entrypoint_loads_a_flow(monkeypatch):
         flow = load_flow_from_entrypoint(dep["entrypoint"])
         names.add(flow.name)
     assert names == {"check_package", "submit_package", "rerun_archive"}
+
+
+def test_the_flows_are_importable_by_name():
+    from flows.pipeline import check_package, submit_package
+    from flows.rerun import rerun_archive
+
+    assert (check_package.name, submit_package.name, rerun_archive.name) == (
+        "check_package",
+        "submit_package",
+        "rerun_archive",
+    )
+
+
+@pytest.fixture
+def served(prefect_harness, tmp_path):
+    """``python -m flows.deploy`` in a subprocess, against the test server; stopped after."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUOCE_")}
+    env |= {
+        "PREFECT_API_URL": PREFECT_API_URL.value(),  # the harness's server, on loopback
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # pick scheduled runs up at once
+        "DUOCE_STORE": str(tmp_path / "unused-store"),
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.deploy"], cwd=ROOT, env=env, stdout=sink, stderr=sink
+        )
+        try:
+            yield process, log
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=20)
+
+
+def tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+
+def wait_for_deployments(client, process, log: Path, timeout: float = 90) -> None:
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    missing = list(DEPLOYMENTS)
+    while missing:
+        assert process.poll() is None, tail(log)
+        assert time.monotonic() < deadline, f"not served: {missing}\n{tail(log)}"
+        try:
+            client.read_deployment_by_name(missing[0])
+            missing.pop(0)
+        except ObjectNotFound:
+            time.sleep(0.5)
+
+
+def wait_for_runs(client, ids: list[UUID], process, log: Path, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = {i: client.read_flow_run(i) for i in ids}
+        if all(r.state is not None and r.state.is_final() for r in runs.values()):
+            return runs
+        assert process.poll() is None, tail(log)
+        assert time.monotonic() < deadline, f"{[(r.name, r.state) for r in runs.values()]}\n{tail(log)}"
+        time.sleep(0.5)
+
+
+def artifacts_of(client, flow_run_id: UUID) -> set[tuple[str, str]]:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    )
+    return {(a.type, a.key) for a in found}
+
+
+def test_served_deployments_run_and_make_their_artifacts(served, sample_s, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    process, log = served
+    store, findings = tmp_path / "store", tmp_path / "out" / "findings.json"
+    with get_client(sync_client=True) as client:
+        wait_for_deployments(client, process, log)
+
+        # pre-check and submission side by side, then the rerun of what was submitted
+        precheck = run_deployment(
+            name="check_package/precheck",
+            parameters={"source": str(sample_s), "json_path": str(findings)},
+            timeout=0,
+        )
+        submit = run_deployment(
+            name="submit_package/submit",
+            parameters={"source": str(sample_s), "store": str(store)},
+            timeout=0,
+        )
+        runs = wait_for_runs(client, [precheck.id, submit.id], process, log)
+        rerun = run_deployment(
+            name="rerun_archive/rerun",
+            parameters={"store": str(store), "include_unchanged": True},
+            timeout=0,
+        )
+        runs |= wait_for_runs(client, [rerun.id], process, log)
+
+        states = {i: r.state.type.value for i, r in runs.items()}
+        assert states == dict.fromkeys((precheck.id, submit.id, rerun.id), "COMPLETED"), tail(log)
+        assert artifacts_of(client, precheck.id) == {
+            ("markdown", "summary-lc-kfq-2022-0137"),
+            ("table", "findings-lc-kfq-2022-0137"),
+        }
+        assert artifacts_of(client, submit.id) == {
+            ("markdown", "summary-lc-kfq-2022-0137-r1"),
+            ("table", "findings-lc-kfq-2022-0137-r1"),
+        }
+        assert artifacts_of(client, rerun.id) == {
+            ("markdown", "rerun-summary-liaocheng"),
+            ("table", "rerun-changes-liaocheng"),
+        }
+
+    assert json.loads(findings.read_text(encoding="utf-8"))["verdict"] == "accepted"
+    from storage.store import Store
+
+    assert [r.revision for r in Store(store).revisions("LC-KFQ-2022-0137")] == [1]
+    assert {p.name for p in (store / "products").iterdir()} == {
+        "planning",
+        "registration",
+        "housing",
+        "archive",
+    }
