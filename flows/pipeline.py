@@ -127,7 +127,8 @@ def submit_package(
 def on_io_error(_task, _task_run, state) -> bool:
     """Retry a step that touches the store when the disk or the catalogue failed (full,
     locked, gone), never on a bug (Prefect's ``retry_condition_fn``)."""
-    return isinstance(state.data, OSError | sqlite3.OperationalError)
+    error = state.result(raise_on_failure=False)  # the task's exception, however it is kept
+    return isinstance(error, OSError | sqlite3.OperationalError)
 
 
 # A check result holds GeoDataFrames: no task hashes its inputs for a cache key.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pyogrio
@@ -147,3 +148,19 @@ def test_submit_of_a_package_whose_project_id_cannot_name_a_folder(prefect_harne
     assert out.result.verdict.verdict == "rejected"
     assert ("PKG-002", "project_id") in {(f.code, f.object.key) for f in out.result.findings}
 
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (OSError(28, "No space left on device"), True),
+        (sqlite3.OperationalError("database is locked"), True),
+        (KeyError("a bug"), False),  # a second try of a bug is the same bug
+    ],
+)
+def test_store_steps_retry_on_io_errors_only(error, retried):
+    from prefect.states import Failed
+
+    from flows.pipeline import on_io_error
+
+    assert on_io_error(None, None, Failed(data=error)) is retried
