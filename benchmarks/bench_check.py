@@ -10,11 +10,13 @@ CRLF, THUMBNAILIMAGE and ACDSDATA; see ``sample_data/autocad.py``) this prints:
   ``duoce check`` runs: read, type, judge every rule, verdict) — its work time is the
   check alone, comparable to the read's work time;
 - ``cli``: the ``duoce check PKG --json F`` command itself, whole (it starts its drawing
-  readers before its own imports).
+  readers before its own imports);
+- ``read1`` and ``cli1``: the plain read and the command pinned to one core
+  (``os.sched_setaffinity`` in the child, inherited by its drawing readers): what the
+  check costs when no second core is free.
 
 each as whole-command wall and CPU time (interpreter start and imports included; CPU of
-the process and of the processes it waited for: the drawing readers, the forked rule
-child) and, for read and check, as work time inside the process (after imports, wall and
+the process and of the processes it waited for: the drawing readers) and, for read and check, as work time inside the process (after imports, wall and
 CPU), with the peak memory (max RSS of the process and of its drawing readers). Then, for
 each set, which reader each drawing takes in a check: the fast path
 (``parsers.dxf_fast.read_dxf_fast`` answers) or ezdxf (it returns None, or fails).
@@ -57,7 +59,7 @@ print(json.dumps({"imports": t1 - t0, "work": t2 - t1, "cpu": cpu, "entities": n
 
 CHECK = r"""
 import sys, time, json, resource
-def cpu():  # this process and the processes it waited for (drawing readers, rule child)
+def cpu():  # this process and the processes it waited for (drawing readers)
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 t0 = time.perf_counter()
@@ -93,31 +95,36 @@ print(json.dumps({"fast": fast, "ezdxf": len(slow), "ezdxf_files": slow}))
 """
 
 
-def run(code: str, package: Path) -> dict:
+def run(code: str, package: Path, pinned: bool = False) -> dict:
     """Run ``code`` in a fresh interpreter; wall time, its printed figures, its peak RSS."""
-    out, wall, cpu, peak = _child([sys.executable, "-c", code, str(package)])
+    out, wall, cpu, peak = _child([sys.executable, "-c", code, str(package)], pinned=pinned)
     figures = json.loads(out.decode().strip().splitlines()[-1])
     figures.update(wall=wall, whole_cpu=cpu, peak_mb=peak)
     return figures
 
 
-def run_cli(package: Path, json_out: Path) -> dict:
+def run_cli(package: Path, json_out: Path, pinned: bool = False) -> dict:
     """``duoce check PKG --json F`` as a user runs it: wall time, peak RSS, findings."""
     script = Path(sys.executable).with_name("duoce")  # the console entry a user runs
     command = [str(script)] if script.exists() else [sys.executable, "-m", "interfaces.launch"]
-    _, wall, cpu, peak = _child([*command, "check", str(package), "--json", str(json_out)], ok=(0, 1))
+    _, wall, cpu, peak = _child([*command, "check", str(package), "--json", str(json_out)], ok=(0, 1), pinned=pinned)
     doc = json.loads(json_out.read_text(encoding="utf-8"))
     return {"wall": wall, "whole_cpu": cpu, "peak_mb": peak, "findings": len(doc["findings"]),
             "errors": doc["counts"]["error"]}
 
 
-def _child(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[bytes, float, float, float]:
-    """Run ``argv``; its stdout, wall time, CPU time (user + system, of the process and of
-    the children it waited for) and peak RSS in MB (the largest of the process and of the
-    children it waited for: the drawing readers)."""
+def _pin() -> None:  # in the child, before exec: one core for it and all it starts
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def _child(argv: list[str], ok: tuple[int, ...] = (0,), pinned: bool = False) -> tuple[bytes, float, float, float]:
+    """Run ``argv`` (``pinned``: on one core); its stdout, wall time, CPU time (user +
+    system, of the process and of the children it waited for) and peak RSS in MB (the
+    largest of the process and of the children it waited for: the drawing readers)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=Path(__file__).resolve().parents[1])
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=Path(__file__).resolve().parents[1],
+                                preexec_fn=_pin if pinned else None)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         out.seek(0)
@@ -155,6 +162,8 @@ def side_by_side(results: dict[str, dict]) -> None:
         ("wall  work only (check/read)", lambda r: _ratio(r["check"]["work"], r["read"]["work"])),
         ("CPU   whole command (cli/read)", lambda r: _ratio(r["cli"]["whole_cpu"], r["read"]["whole_cpu"])),
         ("wall  whole command (cli/read)", lambda r: _ratio(r["cli"]["wall"], r["read"]["wall"])),
+        ("CPU   one core (cli1/read1)", lambda r: _ratio(r["cli1"]["whole_cpu"], r["read1"]["whole_cpu"])),
+        ("wall  one core (cli1/read1)", lambda r: _ratio(r["cli1"]["wall"], r["read1"]["wall"])),
         ("drawings by fast path / ezdxf", lambda r: f"{r['paths']['fast']}/{r['paths']['ezdxf']}"),
     ]
     print()
@@ -179,19 +188,23 @@ def main() -> None:
             package = make_package(Path(tmp) / token, size, **options)
             best: dict[str, dict] = {}
             for _ in range(args.repeat):  # interleaved, so both sides see the same machine
-                for side, code in (("read", READ_ONLY), ("check", CHECK), ("cli", None)):
-                    fig = run(code, package) if code else run_cli(package, Path(tmp) / "findings.json")
+                for side, code, pinned in (("read", READ_ONLY, False), ("check", CHECK, False), ("cli", None, False),
+                                           ("read1", READ_ONLY, True), ("cli1", None, True)):
+                    fig = run(code, package, pinned) if code else run_cli(package, Path(tmp) / "findings.json", pinned)
                     if side not in best or fig["wall"] < best[side]["wall"]:
                         best[side] = fig
             best["paths"] = paths = reader_paths(package)
             results[token] = best
-            r, c, u = best["read"], best["check"], best["cli"]
+            r, c, u, r1, u1 = best["read"], best["check"], best["cli"], best["read1"], best["cli1"]
             t = token
             print(f"{t:6} {'read':6} {r['wall']:8.2f} {r['work']:8.2f} {r['cpu']:8.2f} {r['whole_cpu']:8.2f} {r['peak_mb']:8.0f}  {r['entities']} DXF entities, {r['rows']} sheet rows (ezdxf.readfile + openpyxl)")
             print(f"{t:6} {'check':6} {c['wall']:8.2f} {c['work']:8.2f} {c['cpu']:8.2f} {c['whole_cpu']:8.2f} {c['peak_mb']:8.0f}  {c['findings']} findings, {c['errors']} errors (duoce check)")
             print(f"{t:6} {'cli':6} {u['wall']:8.2f} {'':>8} {'':>8} {u['whole_cpu']:8.2f} {u['peak_mb']:8.0f}  {u['findings']} findings, {u['errors']} errors (duoce check --json)")
+            print(f"{t:6} {'read1':6} {r1['wall']:8.2f} {r1['work']:8.2f} {r1['cpu']:8.2f} {r1['whole_cpu']:8.2f} {r1['peak_mb']:8.0f}  the read pinned to one core")
+            print(f"{t:6} {'cli1':6} {u1['wall']:8.2f} {'':>8} {'':>8} {u1['whole_cpu']:8.2f} {u1['peak_mb']:8.0f}  duoce check --json pinned to one core")
             print(f"{t:6} ratio  check/read work only: CPU {_ratio(c['cpu'], r['cpu'])}, wall {_ratio(c['work'], r['work'])}; "
-                  f"duoce check/read whole command: CPU {_ratio(u['whole_cpu'], r['whole_cpu'])}, wall {_ratio(u['wall'], r['wall'])}")
+                  f"duoce check/read whole command: CPU {_ratio(u['whole_cpu'], r['whole_cpu'])}, wall {_ratio(u['wall'], r['wall'])}; "
+                  f"one core: CPU {_ratio(u1['whole_cpu'], r1['whole_cpu'])}, wall {_ratio(u1['wall'], r1['wall'])}")
             slow = ", ".join(paths["ezdxf_files"][:3]) + (" …" if len(paths["ezdxf_files"]) > 3 else "")
             print(f"{t:6} reader {paths['fast']} drawings by the fast path, {paths['ezdxf']} by ezdxf" + (f" ({slow})" if slow else ""))
         side_by_side(results)

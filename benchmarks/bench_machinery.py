@@ -1,25 +1,25 @@
 """What the speed machinery buys: ``duoce check`` of one package with and without it,
 on every core and pinned to one, beside the plain read, measured in one run.
 
-The machinery is the drawing reader processes (``parsers/pool.py``, started by the console
-entry before the CLI's imports), the fork that splits the rules after the read, and the
-batch gc threshold / ``os._exit``. ``DUOCE_READ_WORKERS`` switches the first two: unset,
-one extra process per spare core; ``0``, none (no readers, no fork).
+The parallel machinery is the drawing reader processes (``parsers/pool.py``, started by the
+console entry before the CLI's imports), switched by ``DUOCE_WORKERS``: unset, one extra
+process per spare core; ``0``, none (all in process). The collector off during the check
+and ``os._exit`` after the outputs stay on in every side.
 
 Every side runs in a fresh process, interleaved with the others ``--repeat`` times (the
 best wall time of each side is kept, so a busy machine's noise mostly cancels):
 
 - ``read``        ezdxf.readfile every DXF + openpyxl.load_workbook (``bench_check.READ_ONLY``);
 - ``default``     ``duoce check PKG --json F``, all machinery on;
-- ``workers=0``   the same with ``DUOCE_READ_WORKERS=0`` (in process, no fork);
+- ``workers=0``   the same with ``DUOCE_WORKERS=0`` (all in process);
 - ``1 core w=0``  workers=0 pinned to CPU 0 (``taskset -c 0``);
 - ``1 core def``  the default pinned to CPU 0 (the pool then counts one core: no extra process);
-- ``1 core w=1``  ``DUOCE_READ_WORKERS=1`` pinned to CPU 0: the machinery forced onto one
+- ``1 core w=1``  ``DUOCE_WORKERS=1`` pinned to CPU 0: the machinery forced onto one
   core, as when the second core is busy with someone else's work;
 - ``read 1 core`` the plain read pinned to CPU 0.
 
 CPU is the whole process's: user + system of the process and of the children it waited
-for (``os.wait4``'s rusage: the drawing readers, the forked rule child), interpreter start
+for (``os.wait4``'s rusage: the drawing readers), interpreter start
 and imports included. The ratios divide by the plain read's (the unpinned one; pinned
 sides also by the pinned read). Run::
 
@@ -131,7 +131,7 @@ print(json.dumps({"total": cpu(), "acc": dict(acc), "findings": len(result.findi
 sys.stdout.flush()
 os._exit(0)
 """
-# side: (pinned, DUOCE_READ_WORKERS or None for unset, the plain read instead of the check)
+# side: (pinned, DUOCE_WORKERS or None for unset, the plain read instead of the check)
 SIDES: dict[str, tuple[bool, str | None, bool]] = {
     "read": (False, None, True),
     "default": (False, None, False),
@@ -175,15 +175,16 @@ def run_side(name: str, package: Path, json_out: Path) -> dict:
     pinned, workers, plain = SIDES[name]
     argv = [sys.executable, "-c", READ_ONLY, str(package)] if plain else [
         *console_entry(), "check", str(package), "--json", str(json_out)]
-    saved = os.environ.pop("DUOCE_READ_WORKERS", None)
+    os.environ.pop("DUOCE_READ_WORKERS", None)  # the old name: not to confuse a side
+    saved = os.environ.pop("DUOCE_WORKERS", None)
     if workers is not None:
-        os.environ["DUOCE_READ_WORKERS"] = workers
+        os.environ["DUOCE_WORKERS"] = workers
     try:
         out, wall, cpu, peak = _child([*PIN, *argv] if pinned else argv, ok=(0,) if plain else (0, 1))
     finally:
-        os.environ.pop("DUOCE_READ_WORKERS", None)
+        os.environ.pop("DUOCE_WORKERS", None)
         if saved is not None:
-            os.environ["DUOCE_READ_WORKERS"] = saved
+            os.environ["DUOCE_WORKERS"] = saved
     fig = {"wall": wall, "cpu": cpu, "peak_mb": peak}
     if plain:
         fig.update(json.loads(out.decode().strip().splitlines()[-1]))

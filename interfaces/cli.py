@@ -39,9 +39,8 @@ def _profile(name: str | None):
 
 
 class _Progress:
-    """A Rich progress line on stderr for long work (stdout stays clean). It is redrawn at
-    each step, not by a refresh thread: a thread would keep the check from splitting its
-    rules over two processes (engine.rule_split forks only a single-threaded process)."""
+    """A Rich progress line on stderr for long work (stdout stays clean), redrawn at each
+    step: no refresh thread competing with the check for the GIL."""
 
     def __init__(self) -> None:
         self.bar = Progress(
@@ -108,11 +107,8 @@ def check(
     # drawing readers start now (or started before the CLI's imports: interfaces.launch): they
     # import while this process imports the checks
     readers = take_early(str(package))
-    if readers is not None and settings.read_workers is not None and len(readers) != settings.read_workers:
-        readers.close()  # a .env value the launcher did not see
-        readers = None
     if readers is None:
-        readers = readers_for(package, read_workers(settings.read_workers))
+        readers = readers_for(package, read_workers(settings.workers))
     from engine.precheck import precheck, workspace
 
     prof = _profile(profile)
@@ -290,10 +286,8 @@ def verify_store(store: Annotated[Path | None, typer.Option(help="成果库目�
 
 
 def main() -> None:  # pragma: no cover - console entry
-    import gc
     import logging
 
-    gc.set_threshold(50_000, 10, 10)  # a short batch process: see engine.precheck.few_collections
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     logging.getLogger("ezdxf").setLevel(logging.ERROR)  # what ezdxf repaired is DXF-002's to say
     try:

@@ -1,28 +1,28 @@
 """The ``duoce`` console entry: for ``duoce check PACKAGE …`` the drawing readers start
-first, before the CLI's own imports (typer, rich, pydantic: ≈ 0.3 s that the readers spend
-importing theirs), then the CLI runs as usual and takes them over.
+first, before the CLI's own imports (typer, rich: ≈ 0.3 s that the readers spend importing
+theirs), then the CLI runs as usual and takes them over (:func:`parsers.pool.start_early`).
 
 Only the plain form ``duoce check PACKAGE`` (the package first) is recognised here; any
-other form starts its readers in the command, as every verb does. ``DUOCE_READ_WORKERS``
-is honoured from the environment; a ``.env`` value the settings find later wins (the early
-readers are then let go).
+other form starts its readers in the command, as every verb does. ``DUOCE_WORKERS``
+(environment or ``.env``, :mod:`engine.settings`) says how many; 0: none.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 
 def main() -> None:  # pragma: no cover - console entry (tests/interfaces/test_launch.py runs it)
     args = sys.argv[1:]
     if len(args) >= 2 and args[0] == "check" and not args[1].startswith("-"):
-        from parsers.pool import hold_early, read_workers, readers_for
+        from engine.settings import get_settings
+        from parsers.pool import start_early
 
-        value = os.environ.get("DUOCE_READ_WORKERS", "").strip()
-        requested = int(value) if value.isdigit() else None
-        hold_early(args[1], readers_for(Path(args[1]), read_workers(requested)))
+        try:
+            workers = get_settings().workers
+        except ValueError:  # a bad setting: the command says so
+            workers = 0
+        start_early(args[1], workers)
     from interfaces.cli import main as cli_main
 
     cli_main()

@@ -11,7 +11,7 @@ Why processes, and plain ones: the readers are mostly Python (the tag scan, ezdx
 threads would queue on the GIL; forking the caller is unsafe once it runs threads (a
 Prefect flow does); and multiprocessing's spawn / forkserver workers re-import the
 caller's ``__main__`` (the whole CLI, or a user's script without a main guard). A worker
-here is ``python -m parsers.pool``: it imports the readers only, then reads one file at a
+here is ``python -m parsers.pool``: it imports the readers only (not even pyproj), then reads one file at a
 time, named on its stdin, and sends each drawing back pickled on its stdout (C libraries'
 stray output goes to stderr, so it cannot corrupt that stream). :class:`Readers` can be
 started before the caller's own imports, so that both import at once.
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the readers are imported where they run: this module starts
     from schemas.findings import Finding
     from schemas.package import Drawing
 
-__all__ = ["PendingDrawings", "Readers", "hold_early", "read_workers", "readers_for", "take_early"]
+__all__ = ["PendingDrawings", "Readers", "hold_early", "read_workers", "readers_for", "start_early", "take_early"]
 
 _log = logging.getLogger(__name__)
 MIN_FILES = 4  # fewer drawings are read in process: a worker costs more than it saves
@@ -54,8 +54,9 @@ Read = tuple["Drawing", list["Finding"]]
 
 
 def read_workers(requested: int | None = None) -> int:
-    """How many worker processes to read with: ``requested`` when given (0: none), else
-    one per usable core besides the caller's, at most :data:`MAX_WORKERS`."""
+    """How many worker processes to read with: ``requested`` when given (0: none; the
+    ``DUOCE_WORKERS`` setting, :class:`engine.settings.Settings`), else one per usable core
+    besides the caller's, at most :data:`MAX_WORKERS`."""
     if requested is not None:
         return max(0, requested)
     try:
@@ -182,6 +183,13 @@ class PendingDrawings:
 _early: tuple[str, Readers] | None = None
 
 
+def start_early(source: str, requested: int | None = None) -> None:
+    """Start the readers of ``duoce check SOURCE`` before the CLI's own imports (the console
+    entry, :mod:`interfaces.launch`): both import at once; the command takes them over
+    (:func:`take_early`)."""
+    hold_early(source, readers_for(Path(source), read_workers(requested)))
+
+
 def hold_early(source: str, readers: Readers) -> None:
     """Keep readers started for ``source`` before the caller's imports (see interfaces.launch)."""
     global _early
@@ -269,7 +277,11 @@ def _serve(stdin: BinaryIO, out: BinaryIO) -> None:
 if __name__ == "__main__":
     import gc
 
-    gc.set_threshold(50_000, 10, 10)  # a reader's frames live until sent: no need to re-scan them
+    gc.disable()  # a reader's frames live until sent, then go by reference counting
+    # lean: a reader imports what reading one drawing needs and no more. Reading never needs a
+    # CRS, and geopandas imports without pyproj (≈ 40 % of this process's import time; its
+    # frames have no CRS anyway). `python -X importtime -m parsers.pool </dev/null` shows it.
+    sys.modules["pyproj"] = None  # type: ignore[assignment]
     import parsers.dxf  # noqa: F401 — imported while the caller still opens the package
 
     # our stream gets a private descriptor; fd 1 (where native libraries print) goes to stderr

@@ -30,7 +30,7 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 DOMAIN_ORDER = ["package", "report", "drawing", "crs", "cadastral", "property", "planning", "cross"]
 
 
-# the rule modules in the order their rules run (engine.rule_split keeps that order)
+# the rule modules in the order their rules run
 RULE_MODULES = (cadastral, property_rules, planning, cross)
 
 
@@ -75,9 +75,7 @@ def run_rules(rules: list[Rule], ctx: Context) -> list[RuleRun]:
 
 @dataclass
 class Steps:
-    """The work left once a package is open, step by step, so that a :data:`Runner` may
-    order it or spread it over processes (``engine.rule_split``). Run as
-    :func:`run_in_process` runs them, they give what a check always gave.
+    """The work left once a package is open, step by step, as :func:`run_steps` runs them.
 
     - :meth:`type` needs the report only; :meth:`settle` the drawings' readers;
     - :meth:`judge` needs both (and may replace frames of the tables: the CRS step);
@@ -129,16 +127,10 @@ class Outcome:
     runs: list[RuleRun]
 
 
-Runner = Callable[[Steps], Outcome]
-
-
-def run_in_process(steps: Steps, settled: list[Finding] | None = None) -> Outcome:
-    """The default :data:`Runner`: every step here, the report typed while the drawings'
-    readers still read (``settled``: their findings, when the caller has waited for them
-    already)."""
+def run_steps(steps: Steps) -> Outcome:
+    """Every step in this process, the report typed while the drawings' readers still read."""
     tables, typed = steps.type()
-    if settled is None:
-        settled = steps.settle()
+    settled = steps.settle()
     zone, geometry, judged = steps.judge(tables)
     geometry.floors, floored = steps.floors()
     runs = run_rules(steps.rules, steps.context(tables, zone, geometry))
@@ -169,13 +161,8 @@ def sort_key(f: Finding) -> tuple:
     )
 
 
-def run_checks(
-    pkg: Package, profile: Profile, now: dt.datetime | None = None, runner: Runner = run_in_process
-) -> CheckResult:
-    """Every rule over one parsed package; a failing rule never stops the others.
-
-    ``runner`` runs the :class:`Steps` left once the package is open (the flows may
-    spread them over two processes: ``engine.rule_split``)."""
+def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -> CheckResult:
+    """Every rule over one parsed package; a failing rule never stops the others."""
     now = now or dt.datetime.now(CHINA_TZ)
     findings: list[Finding] = list(pkg.findings)
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
@@ -183,7 +170,7 @@ def run_checks(
         zone = Zone(None, profile.epsg, 0, 0)
         verdict = decide(findings, profile, now.date())
         return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
-    done = runner(Steps(pkg, profile, rule_modules()))
+    done = run_steps(Steps(pkg, profile, rule_modules()))
     findings += done.findings
     errors: list[str] = []
     for found, error in done.runs:

@@ -1,4 +1,4 @@
-"""The collector threshold a check raises is restored, however checks overlap."""
+"""The cyclic collector a check switches off comes back on, however checks overlap."""
 
 from __future__ import annotations
 
@@ -7,28 +7,35 @@ import threading
 
 import pytest
 
-from engine.precheck import GC_BATCH_THRESHOLD, few_collections
+from engine.precheck import few_collections
 
 
-def test_threshold_raised_inside_and_restored_after():
-    before = gc.get_threshold()
+@pytest.fixture(autouse=True)
+def _collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_collector_off_inside_and_back_on_after():
     with few_collections():
-        assert gc.get_threshold()[0] == GC_BATCH_THRESHOLD
-        with few_collections():  # nested: still raised
-            assert gc.get_threshold()[0] == GC_BATCH_THRESHOLD
-        assert gc.get_threshold()[0] == GC_BATCH_THRESHOLD
-    assert gc.get_threshold() == before
+        assert not gc.isenabled()
+        with few_collections():  # nested: still off
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
-def test_overlapping_checks_in_threads_restore_the_threshold():
-    before = gc.get_threshold()
+def test_overlapping_checks_in_threads_switch_it_back_on():
     inside, release = threading.Barrier(4), threading.Event()
-    seen: list[int] = []
+    seen: list[bool] = []
 
     def check() -> None:
         with few_collections():
             inside.wait(timeout=10)
-            seen.append(gc.get_threshold()[0])
+            seen.append(gc.isenabled())
             release.wait(timeout=10)
 
     threads = [threading.Thread(target=check) for _ in range(3)]
@@ -38,12 +45,18 @@ def test_overlapping_checks_in_threads_restore_the_threshold():
     release.set()
     for t in threads:
         t.join(timeout=10)
-    assert seen == [GC_BATCH_THRESHOLD] * 3
-    assert gc.get_threshold() == before
+    assert seen == [False] * 3
+    assert gc.isenabled()
 
 
-def test_an_error_inside_restores_the_threshold():
-    before = gc.get_threshold()
+def test_an_error_inside_switches_it_back_on():
     with pytest.raises(RuntimeError), few_collections():
         raise RuntimeError("a failing check")
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
+
+
+def test_a_collector_off_before_stays_off():
+    gc.disable()
+    with few_collections():
+        assert not gc.isenabled()
+    assert not gc.isenabled()

@@ -11,7 +11,7 @@ from parsers import pool
 
 def test_duoce_check_through_the_launcher(sample_s, tmp_path, monkeypatch):
     out = tmp_path / "findings.json"
-    env = {"DUOCE_READ_WORKERS": "1", "PATH": "/usr/bin:/bin"}
+    env = {"DUOCE_WORKERS": "1", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "interfaces.launch", "check", str(sample_s), "--json", str(out)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
@@ -48,3 +48,9 @@ def test_check_ends_at_once_with_its_code_and_all_its_output(tmp_path):
     assert done.returncode == 1
     assert "PKG-001" in done.stdout and "findings.json" in done.stdout
     assert [f["code"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]] == ["PKG-001"]
+
+
+def test_start_early_with_no_workers_holds_none_started(tmp_path):
+    pool.start_early(str(tmp_path), 0)
+    readers = pool.take_early(tmp_path)
+    assert readers is not None and len(readers) == 0

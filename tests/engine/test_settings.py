@@ -1,0 +1,64 @@
+"""The settings: DUOCE_* from the environment or .env, typed; DUOCE_READ_WORKERS still heard."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.settings import Settings, get_settings
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in __import__("os").environ if k.upper().startswith("DUOCE_")]:
+        monkeypatch.delenv(key)
+    return monkeypatch
+
+
+def test_defaults(env):
+    assert get_settings() == Settings()
+    assert get_settings().workers is None and get_settings().store == Path("store")
+
+
+def test_environment_typed_and_overrides_win(env):
+    env.setenv("DUOCE_WORKERS", "0")
+    env.setenv("DUOCE_WORKDIR", "/tmp/x")
+    env.setenv("duoce_profile", "other")
+    s = get_settings(store=Path("elsewhere"), profile=None)
+    assert (s.workers, s.workdir, s.profile, s.store) == (0, Path("/tmp/x"), "other", Path("elsewhere"))
+
+
+def test_dotenv_read_and_environment_wins(env, tmp_path):
+    (tmp_path / ".env").write_text('# comment\nDUOCE_PROFILE="fromfile"\nexport DUOCE_WORKERS=2\n', encoding="utf-8")
+    assert (get_settings().profile, get_settings().workers) == ("fromfile", 2)
+    env.setenv("DUOCE_WORKERS", "1")
+    assert get_settings().workers == 1
+
+
+def test_read_workers_is_an_alias_and_workers_wins(env):
+    env.setenv("DUOCE_READ_WORKERS", "0")
+    assert get_settings().workers == 0
+    env.setenv("DUOCE_WORKERS", "2")
+    assert get_settings().workers == 2
+
+
+def test_bad_values_raise_value_error(env):
+    env.setenv("DUOCE_WORKERS", "many")
+    with pytest.raises(ValueError):
+        get_settings()
+    env.delenv("DUOCE_WORKERS")
+    env.setenv("DUOCE_BACKEND", "spark")
+    with pytest.raises(ValueError):
+        get_settings()
+
+
+def test_duoce_check_path_does_not_import_pydantic_settings():
+    code = "import sys, interfaces.cli, engine.precheck, engine.settings as s; s.get_settings(); " \
+           "print('pydantic_settings' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "False", done.stderr
