@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from engine.settings import get_settings
 from parsers.package import read_package
 from parsers.pool import Readers, read_workers, readers_for
 from schemas.check import CheckResult, run_checks
@@ -45,14 +46,14 @@ def precheck(
 ) -> CheckResult:
     """Read and check one package; the pure heart of every verb.
 
-    ``workers``: drawing-reader processes (None: one per spare core, see
-    :func:`parsers.pool.read_workers`; 0: all in this process; the ``DUOCE_WORKERS``
-    setting). They read the drawings while the report is read; the rest of the check runs
-    here. ``readers``: drawing readers started earlier by the caller (the CLI starts them
+    ``workers``: drawing-reader processes (None: the ``DUOCE_WORKERS`` setting, 0 by
+    default; 0: all in this process; -1: one per spare core, see
+    :func:`parsers.pool.read_workers`). They read the drawings while the report is read;
+    the rest of the check runs here. ``readers``: drawing readers started earlier by the caller (the CLI starts them
     before its imports).
     """
-    extra = read_workers(workers)
     if readers is None:
+        extra = read_workers(_workers_setting() if workers is None else workers)
         readers = readers_for(source, extra)  # they start while the package opens
     with few_collections():
         try:
@@ -62,6 +63,13 @@ def precheck(
         if progress:
             progress("检查规则")
         return run_checks(pkg, profile)
+
+
+def _workers_setting() -> int:
+    try:
+        return get_settings().workers
+    except ValueError:  # a bad DUOCE_WORKERS: read in process
+        return 0
 
 
 _gc_lock = threading.Lock()

@@ -30,8 +30,10 @@ class Settings:
     backend: Literal["local", "dask"] = "local"  # task runner for many packages (rerun)
     dask_address: str | None = None  # an existing Dask scheduler; None starts a local cluster
     postgis_dsn: str | None = None  # also publish products to PostGIS when set
-    # drawing-reader processes (parsers.pool): None = one per spare core; 0 = all in process
-    workers: int | None = None
+    # drawing-reader processes (parsers.pool): 0 = all in process (the default: measured on
+    # two shared cores they cost wall time, docs/decisions.md); N = N processes; -1 = one per
+    # spare core
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -47,7 +49,7 @@ _CONVERT = {
     "postgis_dsn": str,
     "workers": int,
 }
-_OPTIONAL = {"workdir", "dask_address", "postgis_dsn", "workers"}
+_OPTIONAL = {"workdir", "dask_address", "postgis_dsn", "workers"}  # empty: the default
 
 
 def _dotenv(path: Path = Path(".env")) -> dict[str, str]:

@@ -55,10 +55,10 @@ Read = tuple["Drawing", list["Finding"]]
 
 def read_workers(requested: int | None = None) -> int:
     """How many worker processes to read with: ``requested`` when given (0: none; the
-    ``DUOCE_WORKERS`` setting, :class:`engine.settings.Settings`), else one per usable core
-    besides the caller's, at most :data:`MAX_WORKERS`."""
-    if requested is not None:
-        return max(0, requested)
+    ``DUOCE_WORKERS`` setting, :class:`engine.settings.Settings`), else (None or negative)
+    one per usable core besides the caller's, at most :data:`MAX_WORKERS`."""
+    if requested is not None and requested >= 0:
+        return requested
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -21,7 +21,7 @@ def env(monkeypatch, tmp_path):
 
 def test_defaults(env):
     assert get_settings() == Settings()
-    assert get_settings().workers is None and get_settings().store == Path("store")
+    assert get_settings().workers == 0 and get_settings().store == Path("store")
 
 
 def test_environment_typed_and_overrides_win(env):
