@@ -1,37 +1,44 @@
-"""Report tables: raw text cells → typed frames, judged by pandera schemas (RPT-001..009).
+"""Report tables: raw text cells → typed frames, judged by their fields' schemas (RPT-001..009).
 
 The report parser hands over text (``str`` or ``None``) so nothing is lost by a reader's
 guess. Here each cell is read as its field's type — numbers with full-width digits,
 surrounding spaces or thousands separators, dates as date text, code-list values as code,
-name or both — and the typed frames are validated by one pandera schema per sheet, built
-from ``schemas.fields``. Failure cases map to RPT codes with sheet, spreadsheet row and field.
+name or both — and the typed frames are validated against one schema per sheet, built from
+``schemas.fields``: required columns present, required cells not empty, numeric bounds.
+The schema is declared once, as bounds (:func:`field_bounds`); the check runs them in numpy
+(:func:`validate_sheet`), and :func:`pandera_schema` states the same schema in pandera —
+imported only where it is used (the tests hold the two equal; docs/decisions.md says why).
+Failure cases map to RPT codes with sheet, spreadsheet row and field.
 """
 
 from __future__ import annotations
 
 import importlib
+import operator
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from schemas.catalogue import make
 from schemas.fields import CODE_LISTS, SHEETS, SHEETS_BY_KEY, Field, Sheet
 from schemas.findings import Finding, Place
 from schemas.profile import Profile
 
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
 
 def _without_test_data_strategies() -> None:
     """Load pandera's strategy module as if hypothesis were not installed.
 
-    pandera imports hypothesis (≈ 0.2 s, a fifth of typing an L report) when it is present,
-    only for the strategies that synthesise test data; checking never uses them. Where
-    hypothesis is already loaded (the tests) nothing changes.
+    pandera imports hypothesis (≈ 0.2 s) when it is present, only for the strategies that
+    synthesise test data; stating a schema never uses them. Where hypothesis is already
+    loaded (the tests) nothing changes.
     """
     if "hypothesis" in sys.modules or "pandera.strategies.base_strategies" in sys.modules:
         return
@@ -41,8 +48,6 @@ def _without_test_data_strategies() -> None:
     finally:
         del sys.modules["hypothesis"]
 
-
-_without_test_data_strategies()
 
 NUMERIC_KINDS = {"int", "area", "length", "coord", "ratio", "number"}
 DECIMALS = {"area": 2, "length": 2, "coord": 3}
@@ -302,38 +307,84 @@ def _place(sheet: Sheet, row: int, f: str | None, key: str | None) -> Place:
     return Place(sheet=sheet.name, row=int(row), key=key, field=f)
 
 
-def _pandera_schema(sheet: Sheet, columns: set[str], profile: Profile | None) -> pa.DataFrameSchema:
-    cols: dict[str, pa.Column] = {}
-    for f in sheet.fields:
-        checks: list[pa.Check] = []
-        if f.kind in ("area", "length"):
-            checks.append(pa.Check.gt(0))
-        if f.kind == "int" and f.minimum is not None:
-            checks.append(pa.Check.ge(f.minimum))
-        if f.kind == "ratio":
-            checks.append(pa.Check.ge(0))
-        if f.kind == "int" and f.code == "SJC":
-            checks.append(pa.Check.ne(0))
-        if f.kind == "number" and f.code in ("GHZ",):
-            checks.append(pa.Check.ge(0))
-        cols[f.code] = pa.Column(
-            None, checks=checks, nullable=not f.required, required=f.required, coerce=False
+# each bound's pandera check name, the comparison a valid value passes, its symbol
+_BOUND_CHECKS: dict[str, tuple[str, Callable[[Any, Any], Any], str]] = {
+    "gt": ("greater_than", operator.gt, "> "),
+    "ge": ("greater_than_or_equal_to", operator.ge, "≥ "),
+    "ne": ("not_equal_to", operator.ne, "≠ "),
+}
+
+
+def field_bounds(f: Field) -> list[tuple[str, Any]]:
+    """The bounds a field's non-empty values must keep, in order: ``[("gt", 0)]`` …"""
+    bounds: list[tuple[str, Any]] = []
+    if f.kind in ("area", "length"):
+        bounds.append(("gt", 0))
+    if f.kind == "int" and f.minimum is not None:
+        bounds.append(("ge", f.minimum))
+    if f.kind == "ratio":
+        bounds.append(("ge", 0))
+    if f.kind == "int" and f.code == "SJC":
+        bounds.append(("ne", 0))
+    if f.kind == "number" and f.code in ("GHZ",):
+        bounds.append(("ge", 0))
+    return bounds
+
+
+def pandera_schema(sheet: Sheet) -> pa.DataFrameSchema:
+    """The sheet's schema stated in pandera: the same columns, nullability and bounds that
+    :func:`validate_sheet` checks in numpy. Imports pandera (≈ 0.2 s with its first use), so
+    the check itself does not call it; the tests validate with it and compare."""
+    _without_test_data_strategies()
+    import pandera.pandas as pa
+
+    made = {"gt": pa.Check.gt, "ge": pa.Check.ge, "ne": pa.Check.ne}
+    cols = {
+        f.code: pa.Column(
+            None,
+            checks=[made[op](value) for op, value in field_bounds(f)],
+            nullable=not f.required,
+            required=f.required,
+            coerce=False,
         )
+        for f in sheet.fields
+    }
     return pa.DataFrameSchema(cols, strict=False)
 
 
-_BOUND_CHECKS = (
-    ("greater_than_or_equal_to(", "≥ "),
-    ("greater_than(", "> "),
-    ("not_equal_to(", "≠ "),
-)
+def validate_sheet(sheet: Sheet, typed: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    """The failure cases of a typed sheet against its schema, in the order pandera gives them
+    (lazy validation): ``("column_in_dataframe", column, [])`` for a required column that is
+    missing, then column by column ``("not_nullable", column, positions)`` for empty required
+    cells and ``("greater_than(0)", column, positions)`` … for the values out of a bound
+    (empty cells pass a bound). Positions are row positions in ``typed``."""
+    failures: list[tuple[str, str, np.ndarray]] = []
+    none = np.empty(0, dtype=np.intp)
+    for f in sheet.fields:
+        if f.required and f.code not in typed.columns:
+            failures.append(("column_in_dataframe", f.code, none))
+    for f in sheet.fields:
+        if f.code not in typed.columns:
+            continue
+        column = typed[f.code]
+        empty = column.isna().to_numpy()
+        if f.required and empty.any():
+            failures.append(("not_nullable", f.code, np.flatnonzero(empty)))
+        for op, value in field_bounds(f):
+            name, passes, _ = _BOUND_CHECKS[op]
+            values = column.to_numpy()
+            with np.errstate(invalid="ignore"):
+                bad = ~empty & ~np.asarray(passes(values, value), dtype=bool)
+            if bad.any():
+                failures.append((f"{name}({value})", f.code, np.flatnonzero(bad)))
+    return failures
 
 
 def _bound_text(check: str) -> str | None:
     """pandera's built-in check names → a readable bound (``greater_than(0)`` → ``> 0``)."""
-    for prefix, symbol in _BOUND_CHECKS:
-        if check.startswith(prefix):
-            return symbol + check[len(prefix) : -1]
+    for name, _, symbol in sorted(_BOUND_CHECKS.values(), key=lambda b: -len(b[0])):
+        if check.startswith(name + "("):
+            return symbol + check[len(name) + 1 : -1]
     return None
 
 
@@ -408,12 +459,9 @@ def type_sheet(
                 )
             )
 
-    schema = _pandera_schema(sheet, set(typed.columns), profile)
     try:
-        schema.validate(typed, lazy=True)
-    except SchemaErrors as err:
-        findings.extend(_map_failures(sheet, err.failure_cases, raw, unreadable, keys))
-    except (TypeError, ValueError) as err:  # pandera can raise plain errors on odd dtypes
+        findings.extend(_map_failures(sheet, validate_sheet(sheet, typed), raw, unreadable, keys))
+    except (TypeError, ValueError) as err:  # a bound on an odd dtype: one finding, never a crash
         findings.append(make("RPT-003", Place(sheet=sheet.name), sheet=sheet.name, column="?", value=str(err), kind="?"))
 
     for cols in sheet.keys:
@@ -460,54 +508,40 @@ class _SheetKeys:
 
 
 def _map_failures(
-    sheet: Sheet, cases: pd.DataFrame, raw: pd.DataFrame, unreadable: dict[str, pd.Series], keys: _SheetKeys
+    sheet: Sheet,
+    failures: list[tuple[str, str, np.ndarray]],
+    raw: pd.DataFrame,
+    unreadable: dict[str, pd.Series],
+    keys: _SheetKeys,
 ) -> list[Finding]:
-    """pandera's failure cases → RPT-002 (missing column), RPT-004 (empty), RPT-007 (bound),
-    in pandera's order. A cell's position, key, raw text and whether RPT-003/005 already
-    named it are looked up in bulk, column by column, not case by case."""
-    n = len(cases)
-    checks = cases["check"].astype(str).tolist()
-    columns = cases["column"].to_numpy(dtype=object)
-    failures = cases["failure_case"].to_numpy(dtype=object)
-    labels = cases["index"].to_numpy(dtype=object)
-    cell = pd.notna(labels) & pd.notna(columns)  # a cell, not a column or the whole frame
-    rows = np.full(n, -1, dtype=np.int64)
-    rows[cell] = labels[cell].astype(np.int64)
-    at = np.full(n, -1, dtype=np.intp)  # position in the sheet; -1: not a row of it
-    at[cell] = raw.index.get_indexer(rows[cell])
-    skip = np.zeros(n, dtype=bool)  # already RPT-003 / RPT-005: one finding per cell
-    values = failures.copy()
-    for column in pd.unique(columns[cell]):
-        m = cell & (columns == column) & (at >= 0)
-        if column in unreadable:
-            skip[m] = unreadable[column].to_numpy()[at[m]]
-        if column in raw.columns:
-            values[m] = raw[column].to_numpy()[at[m]]
-    found = keys.at(at)
-
+    """The schema's failure cases → RPT-002 (missing column), RPT-004 (empty), RPT-007
+    (bound), in their order. A cell that RPT-003/005 already named is left out (one finding
+    per cell); its row, key and raw text are taken in bulk, failure by failure."""
     out: list[Finding] = []
-    for i, check in enumerate(checks):
+    for check, column, at in failures:
         if check == "column_in_dataframe":
-            missing = str(failures[i])
             out.append(
                 make(
                     "RPT-002",
-                    Place(sheet=sheet.name, field=missing),
+                    Place(sheet=sheet.name, field=column),
                     sheet=sheet.name,
-                    column=f"{missing}（{sheet.field(missing).name}）",
+                    column=f"{column}（{sheet.field(column).name}）",
                 )
             )
             continue
-        if not cell[i] or skip[i]:
-            continue
-        column = columns[i]
-        place = _place(sheet, rows[i], column, found[i])
+        if column in unreadable:
+            at = at[~unreadable[column].to_numpy()[at]]
+        rows = raw.index[at]
+        found = keys.at(at)
         if check == "not_nullable":
-            out.append(make("RPT-004", place, sheet=sheet.name, column=column))
+            for row, key in zip(rows, found, strict=True):
+                out.append(make("RPT-004", _place(sheet, row, column, key), sheet=sheet.name, column=column))
         elif (bound := _bound_text(check)) is not None:
-            out.append(
-                make("RPT-007", place, sheet=sheet.name, column=column, value=values[i], bound=bound)
-            )
+            values = raw[column].to_numpy()[at] if column in raw.columns else np.full(len(at), None)
+            for row, key, value in zip(rows, found, values, strict=True):
+                out.append(
+                    make("RPT-007", _place(sheet, row, column, key), sheet=sheet.name, column=column, value=value, bound=bound)
+                )
     return out
 
 

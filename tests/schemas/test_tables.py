@@ -205,3 +205,53 @@ def test_decimals_are_the_regex_rule(cells):
     expected = frac.str.rstrip("0").str.len().fillna(0).astype(int)
     got = tables._decimals(text)
     assert got.tolist() == expected.tolist() and got.index.equals(expected.index)
+
+
+def _pandera_cases(sheet, typed) -> list[tuple[str, str, tuple]]:
+    import pandera.errors
+
+    try:
+        tables.pandera_schema(sheet).validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        out = []
+        for check, column, case, index in cases[["check", "column", "failure_case", "index"]].itertuples(index=False):
+            if check == "column_in_dataframe":  # the missing column is the case
+                out.append((check, str(case), ()))
+            else:
+                out.append((str(check), str(column), int(index)))
+        cells = {}
+        for check, column, index in out:
+            if index != ():
+                cells.setdefault((check, column), []).append(index)
+        missing = [case for case in out if case[2] == ()]
+        return sorted(missing + [(c, col, tuple(sorted(rows))) for (c, col), rows in cells.items()])
+    return []
+
+
+@pytest.mark.parametrize("sheet_key", ["unit", "floor", "building", "parcel", "planning_indicator"])
+@given(data=st.data())
+def test_numpy_validation_is_the_pandera_schema(sheet_key, data):
+    """The check validates in numpy; the same schema stated in pandera finds the same cases."""
+    from schemas.fields import SHEETS_BY_KEY
+
+    sheet = SHEETS_BY_KEY[sheet_key]
+    n = data.draw(st.integers(1, 6))
+    cell = st.one_of(st.none(), st.sampled_from(["0", "-1", "1", "2.5", "-0.5", "x", "1e400", "-1e400"]))
+    cols = {}
+    for f in sheet.fields:
+        if data.draw(st.integers(0, 9)) == 0:
+            continue  # a missing column
+        cols[f.code] = data.draw(st.lists(cell, min_size=n, max_size=n))
+    raw = pd.DataFrame(cols, index=range(n)).assign(_row=range(2, n + 2))
+    rows = pd.Index(raw["_row"].astype(int))
+    typed = pd.DataFrame(index=rows)
+    for f in sheet.fields:
+        if f.code in raw.columns:
+            typed[f.code] = tables._type_column(f, raw[f.code].set_axis(rows), PROFILE)[0]
+    ours = sorted(
+        (check, column, tuple(int(r) for r in typed.index[at]) if check != "column_in_dataframe" else ())
+        for check, column, at in tables.validate_sheet(sheet, typed)
+    )
+    theirs = [(c, col, idx) for c, col, idx in _pandera_cases(sheet, typed)]
+    assert ours == theirs
