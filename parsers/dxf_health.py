@@ -37,6 +37,7 @@ import hashlib
 import io
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,10 +125,46 @@ def _mask(codes: np.ndarray, wanted) -> np.ndarray:
     return table[np.clip(codes, 0, _MAX_CODE)] & (codes <= _MAX_CODE) & (codes >= 0)
 
 
+_NUMBER_CHARS = b"0123456789.eE+- "
+
+
 def numbers(values: np.ndarray, dtype: type) -> np.ndarray:
-    """Strict parse of byte values (raises ValueError where ezdxf would have to guess)."""
+    """Strict parse of byte values (raises ValueError where ezdxf would have to guess).
+
+    Values without spaces, made of digits, point, exponent and signs, are read by one C
+    parse of the joined values; it must give one number per value, else (and for every
+    other spelling) numpy's conversion of each value reads them as before.
+    """
     items = values.tolist()
-    if items and max(map(len, items)) > 40:
+    if not items:
+        return np.array(items, dtype=bytes).astype(dtype)
+    try:
+        joined = b" ".join(items)
+    except TypeError:  # not all bytes: numpy's conversion says what it says
+        return np.array(items, dtype=bytes).astype(dtype)
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.append(np.flatnonzero(buf == 32), len(buf))
+    if len(ends) == len(items):  # no value holds a space: these are the values' ends
+        lengths = np.diff(ends, prepend=-1) - 1
+        if lengths.max() > 40:
+            raise Doubt("a numeric value is too long")
+        fast = (
+            lengths.min() > 0
+            and (dtype is float or lengths.max() <= 18)  # no int64 overflow
+            and not joined.translate(None, _NUMBER_CHARS)
+            # a sign alone is read as 0 when it is the last value (elsewhere it fails)
+            and not (joined[-1:] in (b"+", b"-") and joined[-2:-1] in (b"", b" "))
+        )
+        if fast:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                try:
+                    parsed = np.fromstring(joined, dtype=dtype, sep=" ")
+                except (DeprecationWarning, ValueError):
+                    parsed = None
+            if parsed is not None and len(parsed) == len(items):
+                return parsed.astype(dtype)
+    elif max(map(len, items)) > 40:
         raise Doubt("a numeric value is too long")
     return np.array(items, dtype=bytes).astype(dtype)
 
@@ -138,9 +175,7 @@ def healthy_tags(data: bytes) -> Tags:
     if len(lines) % 2:
         raise Doubt("odd number of lines")
     code_lines = lines[0::2]
-    if max(map(len, code_lines)) > 8:
-        raise Doubt("a group code line is too long")
-    codes = np.array(code_lines).astype(np.int64)
+    codes = _group_codes(code_lines)
     values = np.empty(len(code_lines), dtype=object)
     values[:] = lines[1::2]
     _check_numbers(codes, values)
@@ -153,6 +188,46 @@ def healthy_tags(data: bytes) -> Tags:
     inside = records.skeleton_entities(lines, np.flatnonzero(kept))
     _check_skeleton(lines, start, end, inside)
     return Tags(lines, codes, values, start, end)
+
+
+_TWO_TOKENS = re.compile(rb"[0-9-] ")  # a space after a digit or minus: maybe two numbers
+_LONE_MINUS = re.compile(rb"-(?![0-9])")
+
+
+def _group_codes(code_lines: list[bytes]) -> np.ndarray:
+    """The group code of every tag (``code_lines``: the even lines of the file).
+
+    The lines as writers write them — leading spaces, an optional minus, digits — are read
+    by one C parse of the joined lines; when any line is spelled otherwise (tabs, ``+``,
+    trailing spaces, …) or the parse does not give one number per line, numpy's ``int``
+    conversion of the lines reads them, as before, and raises ValueError where a line is no
+    integer.
+    """
+    joined = b"\n".join(code_lines)
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.append(np.flatnonzero(buf == 10), len(buf))  # the \n after each line
+    if np.diff(ends, prepend=-1).max() > 9:  # 8 characters and \n
+        raise Doubt("a group code line is too long")
+    last = buf[ends - 1] if len(buf) else buf  # each line's last character
+    canonical = (
+        len(buf) > 0
+        and ends[0] > 0
+        and bool(((last >= 48) & (last <= 57)).all())  # every line ends in a digit
+        and not joined.translate(None, b"0123456789 -\n")
+        and not _TWO_TOKENS.search(joined)
+        and (b"-" not in joined or not _LONE_MINUS.search(joined))
+    )
+    if canonical:
+        # no line holds two numbers: one number per line exactly when there are as many
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                codes = np.fromstring(joined, dtype=np.int64, sep=" ")
+            except (DeprecationWarning, ValueError):
+                codes = None
+        if codes is not None and len(codes) == len(code_lines):
+            return codes
+    return np.array(code_lines).astype(np.int64)
 
 
 def _without_sections(

@@ -366,3 +366,60 @@ def test_model_layout_naming_another_block_record_goes_to_ezdxf(save):
     assert len(slow.shapes) == 0  # ezdxf reads the other layout
     assert read_dxf_fast(data, REL) is not None
     assert read_dxf_fast(bad, REL) is None
+
+
+def _numpy_numbers(items: list[bytes], dtype: type):
+    """numpy's conversion of each value, as the health check read numbers before."""
+    try:
+        if items and max(map(len, items)) > 40:
+            return "Doubt"
+        got = np.array(items, dtype=bytes).astype(dtype)
+        return (got.dtype, got.tolist())
+    except (ValueError, OverflowError) as err:
+        return type(err).__name__
+
+
+_NUMBER_TEXT = st.binary(max_size=6).map(lambda b: bytes(b"0159.eE+- \tn"[c % 12] for c in b))
+
+
+@given(st.lists(_NUMBER_TEXT, min_size=1, max_size=5), st.sampled_from([float, np.int64]))
+def test_numbers_read_in_one_pass_are_numpys_conversion(items, dtype):
+    """The joined C parse of numeric values gives numpy's values, or its error, or Doubt."""
+    from parsers.dxf_health import Doubt, numbers
+
+    values = np.empty(len(items), dtype=object)
+    values[:] = items
+    try:
+        got = numbers(values, dtype)
+        mine = (got.dtype, got.tolist())
+    except Doubt:
+        mine = "Doubt"
+    except (ValueError, OverflowError) as err:
+        mine = type(err).__name__
+    expected = _numpy_numbers(items, dtype)
+    if isinstance(mine, tuple) and isinstance(expected, tuple):
+        assert mine[0] == expected[0]
+        assert np.array_equal(np.array(mine[1]), np.array(expected[1]), equal_nan=True)
+    else:
+        assert mine == expected
+
+
+@given(st.lists(st.binary(max_size=9).map(lambda b: bytes(b"0159 -+\t"[c % 8] for c in b)), min_size=1, max_size=5))
+def test_group_codes_read_in_one_pass_are_numpys_conversion(lines):
+    """Group code lines read by the joined C parse give numpy's integers, or its error."""
+    from parsers.dxf_health import Doubt, _group_codes
+
+    try:
+        mine = _group_codes(lines).tolist()
+    except Doubt:
+        mine = "Doubt"
+    except ValueError:
+        mine = "ValueError"
+    if max(map(len, lines)) > 8:
+        expected = "Doubt"
+    else:
+        try:
+            expected = np.array(lines).astype(np.int64).tolist()
+        except ValueError:
+            expected = "ValueError"
+    assert mine == expected
