@@ -54,11 +54,16 @@ def rings_to_polygons(lines: np.ndarray) -> np.ndarray:
 
 def _layer_texts(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
     texts = drawing.texts
-    keep = (texts["layer"] == layer) & texts["text"].fillna("").astype(bool)
-    return texts.loc[keep]
+    rows = np.flatnonzero((texts["layer"] == layer).to_numpy())
+    text = texts["text"].to_numpy(dtype=object)[rows]
+    filled = pd.notna(text)
+    filled[filled] = text[filled] != ""  # an empty text is no label
+    return texts.iloc[rows[filled]]
 
 
-def _layer_polygons(drawing: Drawing, layer: str, rings: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def _layer_polygons(drawing: Drawing, layer: str, rings: gpd.GeoDataFrame | None = None) -> dict[str, np.ndarray]:
+    """The closed shapes of ``layer`` (and the assembled ``rings``) as columns: handle,
+    layer, xdata, file (several drawings read as one) and geometry (the polygons)."""
     shapes = drawing.shapes
     rows = np.flatnonzero(((shapes["layer"] == layer) & shapes["closed"].astype(bool)).to_numpy())
     closed = shapes.iloc[rows]
@@ -78,10 +83,10 @@ def _layer_polygons(drawing: Drawing, layer: str, rings: gpd.GeoDataFrame | None
         layers = np.concatenate([layers, rings["layer"].to_numpy(dtype=object)])[order]
         if files is not None:
             files = np.concatenate([files, rings["file"].to_numpy(dtype=object)])[order]
-    columns = {"handle": handle, "layer": layers, "xdata": xdata}
-    if files is not None:  # several drawings read as one (floor plans)
+    columns = {"handle": handle, "layer": layers, "xdata": xdata, "geometry": rings_to_polygons(geoms)}
+    if files is not None:
         columns["file"] = files
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(rings_to_polygons(geoms)))
+    return columns
 
 
 def _assign(polys: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -111,26 +116,37 @@ def join(
     ``rings`` are outlines assembled from pieces (``schemas.outlines.Assembly.rings``):
     each becomes a polygon like a closed shape, in the drawing order of its first piece.
     """
-    polys = _layer_polygons(drawing, layer, rings)
+    columns = _layer_polygons(drawing, layer, rings)
+    geoms = columns["geometry"]
     texts = _layer_texts(drawing, layer)
-    owner = _assign(polys.geometry.to_numpy(), texts.geometry.to_numpy())
+    owner = _assign(geoms, texts.geometry.to_numpy())
     hit = np.flatnonzero(owner >= 0)
     # texts grouped by owner, in drawing order within each polygon: one sort, one split
     order = hit[np.argsort(owner[hit], kind="stable")]
     owners = owner[order]
-    bounds = np.searchsorted(owners, np.arange(len(polys) + 1))
-    text_values = texts["text"].to_numpy(dtype=object)[order].tolist()
+    bounds = np.searchsorted(owners, np.arange(len(geoms) + 1))
+    text_array = texts["text"].to_numpy(dtype=object)[order]
+    text_values = text_array.tolist()
     handle_values = texts["handle"].to_numpy(dtype=object)[order].tolist()
-    spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
-    labels_list = [text_values[a:b] for a, b in spans]
-    handles_list = [handle_values[a:b] for a, b in spans]
-    polys["labels"] = pd.Series(labels_list, index=polys.index, dtype=object)
-    polys["label"] = pd.Series(
-        [v[0] if v else None for v in labels_list], index=polys.index, dtype=object
-    )
-    polys["label_handles"] = pd.Series(handles_list, index=polys.index, dtype=object)
-    extra = ["file"] if "file" in polys.columns else []
-    return polys[POLYGON_COLUMNS + extra], texts.loc[owner < 0, TEXT_COLUMNS + extra]
+    starts, stops = bounds[:-1].tolist(), bounds[1:].tolist()
+    label = np.full(len(geoms), None, dtype=object)
+    labelled = bounds[1:] > bounds[:-1]
+    label[labelled] = text_array[bounds[:-1][labelled]]  # the first label of each polygon
+    index = pd.RangeIndex(len(geoms))
+    frame = {
+        "handle": columns["handle"],
+        "layer": columns["layer"],
+        "xdata": columns["xdata"],
+        "labels": pd.Series(list(map(text_values.__getitem__, map(slice, starts, stops))), index=index, dtype=object),
+        "label": pd.Series(label, index=index, dtype=object),
+        "label_handles": pd.Series(list(map(handle_values.__getitem__, map(slice, starts, stops))), index=index, dtype=object),
+        "geometry": gpd.GeoSeries(geoms, index=index),
+    }
+    if "file" in columns:  # several drawings read as one (floor plans)
+        frame["file"] = columns["file"]
+    polys = gpd.GeoDataFrame(frame, index=index, geometry="geometry")
+    extra = ["file"] if "file" in columns else []
+    return polys, texts.loc[owner < 0, TEXT_COLUMNS + extra]
 
 
 def polygons(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:
