@@ -23,7 +23,7 @@ from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas import labels
 from tests.parsers.test_dxf import REL, _chinese, _drawing_with_entities, codes
-from tests.parsers.test_reader_parity import autocad_style, linked
+from tests.parsers.test_reader_parity import assert_same, autocad_style, linked
 
 
 @pytest.fixture
@@ -116,19 +116,7 @@ def test_fast_path_gives_the_same_frames(tmp_path, name, autocad):
     assert fast is not None, "a healthy drawing must take the fast path"
     drawing, findings = fast
     assert findings == []
-    assert (drawing.version, drawing.encoding, drawing.entity_count, drawing.readable) == (
-        slow.version,
-        slow.encoding,
-        slow.entity_count,
-        slow.readable,
-    )
-    for frame in ("shapes", "points", "texts"):
-        a, b = getattr(drawing, frame), getattr(slow, frame)
-        assert list(a.columns) == list(b.columns)
-        assert a.drop(columns="geometry").equals(b.drop(columns="geometry")), frame
-        assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-6).all(), (
-            frame
-        )
+    assert_same(drawing, slow)
     for layer in set(slow.shapes["layer"]):
         pa, pb = labels.polygons(drawing, layer), labels.polygons(slow, layer)
         assert np.allclose(pa.geometry.area, pb.geometry.area, atol=1e-6, rtol=0)
