@@ -23,7 +23,7 @@ from parsers.dxf import read_drawing, read_dxf
 from parsers.dxf_fast import read_dxf_fast
 from schemas import labels
 from tests.parsers.test_dxf import REL, _chinese, _drawing_with_entities, codes
-from tests.parsers.test_reader_parity import assert_same, autocad_style, linked
+from tests.parsers.test_reader_parity import assert_same, autocad_style, frame_text, linked
 
 
 @pytest.fixture
@@ -225,15 +225,7 @@ def _autocad_dxf() -> bytes:
         msp.add_mtext_static_columns(["J1", "J2"], width=3, gutter_width=1, height=4)
         framed = msp.add_mtext("1#", dxfattribs={"insert": (1, 1)})
         frame = msp.add_lwpolyline([(0, 0), (2, 0), (2, 2)], close=True)
-        framed.set_xdata(
-            "ACAD",
-            [
-                (1000, "ACAD_MTEXT_TEXT_BORDERS_BEGIN"),
-                (1070, 80),
-                (1005, frame.dxf.handle),
-                (1000, "ACAD_MTEXT_TEXT_BORDERS_END"),
-            ],
-        )
+        frame_text(framed, frame)
         msp.add_lwpolyline([(0, 0), (9, 0), (9, 9)], close=True, dxfattribs={"layer": "ZD"})
         _SMALL.append(autocad_style(doc))
     return _SMALL[1]

@@ -196,6 +196,20 @@ def _columns(version: str) -> ezdxf.document.Drawing:
     return doc
 
 
+def frame_text(mtext, frame) -> None:
+    """Make ``frame`` the text frame of ``mtext`` as AutoCAD writes it before R2018: the
+    frame polyline's handle in the MTEXT's ``ACAD`` XDATA."""
+    mtext.set_xdata(
+        "ACAD",
+        [
+            (1000, "ACAD_MTEXT_TEXT_BORDERS_BEGIN"),
+            (1070, 80),
+            (1005, frame.dxf.handle),
+            (1000, "ACAD_MTEXT_TEXT_BORDERS_END"),
+        ],
+    )
+
+
 def _framed(version: str = "R2013") -> ezdxf.document.Drawing:
     """MTEXT with a background fill, and MTEXT with a text frame as AutoCAD writes it before
     R2018: an extra LWPOLYLINE named in the MTEXT's ``ACAD`` XDATA (GDAL reads it as a
@@ -208,15 +222,7 @@ def _framed(version: str = "R2013") -> ezdxf.document.Drawing:
     frame = msp.add_lwpolyline(
         [(19.5, 9.5), (22, 9.5), (22, 11), (19.5, 11)], close=True, dxfattribs={"layer": "JZJD"}
     )
-    framed.set_xdata(
-        "ACAD",
-        [
-            (1000, "ACAD_MTEXT_TEXT_BORDERS_BEGIN"),
-            (1070, 80),
-            (1005, frame.dxf.handle),
-            (1000, "ACAD_MTEXT_TEXT_BORDERS_END"),
-        ],
-    )
+    frame_text(framed, frame)
     msp.add_lwpolyline(
         [(0, 0), (30, 0), (30, 20), (0, 20)], close=True, dxfattribs={"layer": "JZJD"}
     )
