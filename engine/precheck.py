@@ -49,8 +49,8 @@ def precheck(
     ``workers``: drawing-reader processes (None: the ``DUOCE_WORKERS`` setting, 0 by
     default; 0: all in this process; -1: one per spare core, see
     :func:`parsers.pool.read_workers`). They read the drawings while the report is read;
-    the rest of the check runs here. ``readers``: drawing readers started earlier by the caller (the CLI starts them
-    before its imports).
+    the rest of the check runs here. ``readers``: drawing readers started earlier by the
+    caller (the CLI starts them before its imports).
     """
     if readers is None:
         extra = read_workers(_workers_setting() if workers is None else workers)
