@@ -35,10 +35,21 @@ class Rule:
     severity: Severity
     title: str
     template: str
+    basis: str = ""  # what the rule rests on: the standard and clause, or the contract
+    fix: str = ""  # what the firm does to clear it
 
 
-def _r(code: str, domain: str, severity: Severity, title: str, template: str) -> Rule:
-    return Rule(code, domain, severity, title, template)
+def _r(
+    code: str,
+    domain: str,
+    severity: Severity,
+    title: str,
+    template: str,
+    *,
+    basis: str = "",
+    fix: str = "",
+) -> Rule:
+    return Rule(code, domain, severity, title, template, basis, fix)
 
 
 _RULES = [
@@ -133,6 +144,7 @@ _RULES = [
     _r("XSV-006", "cross", "error", "幢占地面积与基底图形不符", "幢 {key} 占地面积 {actual:.2f} m² 与总平面图基底面积 {expected:.2f} m² 相差超过 {tolerance:.2f} m²"),
     _r("XSV-007", "cross", "warning", "房产与规划总建筑面积差异较大", "各幢实测建筑面积合计 {actual:.2f} m² 与规划总建筑面积实测值 {expected:.2f} m² 相差 {ratio:.2%}，超过 {tolerance:.0%}"),
     _r("XSV-008", "cross", "error", "层数与分层分户图不符", "幢 {key} {indicator} {actual} 与分层分户图中的层框 {expected} 层不符"),
+    # --- codes added after v1.1 are appended below this line, each with basis= and fix= ---
 ]
 
 CATALOGUE: dict[str, Rule] = {r.code: r for r in _RULES}
