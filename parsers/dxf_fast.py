@@ -1,5 +1,10 @@
-"""The fast path: GDAL's DXF driver (through pyogrio) for geometry, a vectorised tag scan
-(:mod:`parsers.dxf_scan`) for everything else and for checking GDAL.
+"""The fast path: a vectorised tag scan (:mod:`parsers.dxf_scan`) for everything; GDAL's
+DXF driver (through pyogrio) for the geometry only when an entity has an OCS of its own.
+
+One parse: when no entity has an extrusion other than +Z, every point is taken as written
+(the scan's ``vertices_xy`` and ``anchors``: what ezdxf reads, in WCS already) from the
+numbers the health check parsed. Otherwise GDAL reads the file a second time and gives the
+coordinates with the OCS applied, checked against the scan as follows.
 
 GDAL reads a healthy drawing several times faster than ezdxf, but it silently drops
 entities it cannot parse, explodes blocks (unless ``INLINE_BLOCKS=NO``), turns circles into
@@ -30,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from parsers.bulge import flatten_many
@@ -92,9 +96,12 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
     if scan is None:
         return None
     try:
-        handles, geoms = _gdal(data, choice.actual)
-        drawing = _drawing(relpath, scan, handles, geoms, Decoder(choice))
-    except (_Untrusted, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as why:
+        if scan.vertices_xy is not None:  # every point as written: no second parse
+            drawing = _drawing(relpath, scan, None, None, Decoder(choice))
+        else:
+            handles, geoms = _gdal(data, choice.actual)
+            drawing = _drawing(relpath, scan, handles, geoms, Decoder(choice))
+    except _Untrusted as why:
         _log.debug("fast path refused %s: %s", relpath, why)
         return None
     if drawing is None:
@@ -106,16 +113,22 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
 
 def _gdal(data: bytes, encoding: str) -> tuple[pd.Index, np.ndarray]:
     """Modelspace handles and WKB geometries as GDAL reads them (from memory: the bytes
-    are those the scan checked)."""
+    are those the scan checked). Only for drawings with an OCS somewhere (GDAL applies it)."""
+    import pyogrio  # noqa: PLC0415 — only drawings with an OCS need GDAL
+    import pyogrio.raw  # noqa: PLC0415
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        meta, _, wkb, fields = pyogrio.raw.read(
-            data,
-            layer="entities",
-            columns=["EntityHandle", "PaperSpace"],
-            INLINE_BLOCKS="NO",
-            ENCODING=encoding.upper(),
-        )
+        try:
+            meta, _, wkb, fields = pyogrio.raw.read(
+                data,
+                layer="entities",
+                columns=["EntityHandle", "PaperSpace"],
+                INLINE_BLOCKS="NO",
+                ENCODING=encoding.upper(),
+            )
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as why:
+            raise _Untrusted(f"GDAL cannot read it: {why}") from why
     names = list(meta["fields"])
     handles = np.asarray(fields[names.index("EntityHandle")], dtype=object)
     paper = pd.to_numeric(pd.Series(fields[names.index("PaperSpace")]), errors="coerce")
@@ -124,18 +137,21 @@ def _gdal(data: bytes, encoding: str) -> tuple[pd.Index, np.ndarray]:
 
 
 def _drawing(relpath, scan: EntityScan, gdal_handles, wkb, decode: Decoder) -> Drawing | None:
+    """The frames; geometry from the scan's points (``gdal_handles`` None) or from GDAL's."""
     keep = ~((scan.types == b"POLYLINE") & (scan.flags & POLYLINE_MESH).astype(bool))
     is_shape = np.isin(scan.types, _SHAPES) & keep
     is_point = np.isin(scan.types, _POINTS)
     is_text = np.isin(scan.types, _TEXTS)
     wanted = is_shape | is_point | is_text
     handles = np.array([h.decode("ascii") for h in scan.handles], dtype=object)
-    found = gdal_handles.isin(handles[wanted])
-    if not gdal_handles[found].is_unique or found.sum() != wanted.sum():
-        raise _Untrusted("GDAL dropped or repeated entities")
-    rows = pd.Index(gdal_handles[found]).get_indexer(handles[wanted])
-    geoms = np.empty(len(scan.types), dtype=object)
-    geoms[wanted] = shapely.from_wkb(wkb[found][rows])
+    geoms = None
+    if gdal_handles is not None:
+        found = gdal_handles.isin(handles[wanted])
+        if not gdal_handles[found].is_unique or found.sum() != wanted.sum():
+            raise _Untrusted("GDAL dropped or repeated entities")
+        rows = pd.Index(gdal_handles[found]).get_indexer(handles[wanted])
+        geoms = np.empty(len(scan.types), dtype=object)
+        geoms[wanted] = shapely.from_wkb(wkb[found][rows])
     names = {v: decode.raw(v) for v in set(scan.layers)}  # layer names repeat: decode each once
     layers = np.array([names[v] for v in scan.layers], dtype=object)
 
@@ -147,15 +163,27 @@ def _drawing(relpath, scan: EntityScan, gdal_handles, wkb, decode: Decoder) -> D
     return Drawing(path=relpath, shapes=shapes, points=points, texts=texts)
 
 
-def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
+def _shape_coordinates(scan, geoms, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Every vertex of the shape rows and the row each belongs to: as written (the scan),
+    or as GDAL read them (``geoms``)."""
+    local = np.cumsum(mask) - 1
+    if geoms is None:
+        xy, at = scan.vertices_xy
+        on = mask[at]
+        return xy[on], local[at[on]]
     g = geoms[mask]
     kinds = shapely.get_type_id(g)
-    n = scan.vertices[mask]
-    single = (kinds == shapely.GeometryType.POINT) & (n == 1)
+    single = (kinds == shapely.GeometryType.POINT) & (scan.vertices[mask] == 1)
     if not ((kinds == shapely.GeometryType.LINESTRING) | single).all():
         raise _Untrusted("unexpected geometry type for a polyline")
-    coords, index = shapely.get_coordinates(g, return_index=True)
-    counts = np.bincount(index, minlength=len(g))
+    return shapely.get_coordinates(g, return_index=True)
+
+
+def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
+    n = scan.vertices[mask]
+    size = int(mask.sum())
+    coords, index = _shape_coordinates(scan, geoms, mask)
+    counts = np.bincount(index, minlength=size)
     local = np.cumsum(mask) - 1
     arc_at = {int(local[p]): v for p, v in scan.arcs.items() if mask[p]}
     arc_rows = np.fromiter(arc_at, dtype=np.int64, count=len(arc_at))
@@ -176,14 +204,14 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
     last = first + n - 1
     is_line = np.isin(scan.types[mask], _OPEN)
     ring = (n >= 2) & ~is_line
-    repeat = np.zeros(len(g), dtype=bool)
+    repeat = np.zeros(size, dtype=bool)
     repeat[ring] = np.abs(coords[last[ring]] - coords[first[ring]]).max(axis=1) <= CLOSE_TOLERANCE
     closed = repeat | ((scan.flags[mask] & 1).astype(bool) & ~is_line)
     drop = np.zeros(len(coords), dtype=bool)
     drop[last[repeat]] = True
     coords, index = coords[~drop], index[~drop]
     sizes = n - repeat
-    lines = np.full(len(g), EMPTY_LINE, dtype=object)
+    lines = np.full(size, EMPTY_LINE, dtype=object)
     ok = sizes >= 2
     if ok.any():
         sel = ok[index]
@@ -214,8 +242,16 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
 
 
 def _points(scan, handles, layers, geoms, mask):
-    g = geoms[mask]
     types = scan.types[mask]
+    cols = {
+        "handle": list(handles[mask]),
+        "layer": list(layers[mask]),
+        "dxftype": [t.decode() for t in types],
+    }
+    if geoms is None:  # as written (a circle's centre too: no OCS)
+        xy = scan.anchors[mask]
+        return frame(cols, POINT_COLUMNS, shapely.points(xy) if len(xy) else np.empty(0, object))
+    g = geoms[mask]
     circle = types == b"CIRCLE"
     kinds = shapely.get_type_id(g)
     if not (kinds[~circle] == shapely.GeometryType.POINT).all():
@@ -228,18 +264,17 @@ def _points(scan, handles, layers, geoms, mask):
     written = scan.centres[mask]
     exact = circle & np.isfinite(written).all(axis=1)
     xy[exact] = written[exact]
-    cols = {
-        "handle": list(handles[mask]),
-        "layer": list(layers[mask]),
-        "dxftype": [t.decode() for t in types],
-    }
     return frame(cols, POINT_COLUMNS, shapely.points(xy) if len(xy) else np.empty(0, object))
 
 
 def _texts(scan, handles, layers, geoms, mask, decode: Decoder):
-    g = geoms[mask]
-    if not (shapely.get_type_id(g) == shapely.GeometryType.POINT).all():
-        raise _Untrusted("unexpected geometry type for a text")
+    if geoms is None:  # the insertion point as written
+        xy = scan.anchors[mask]
+    else:
+        g = geoms[mask]
+        if not (shapely.get_type_id(g) == shapely.GeometryType.POINT).all():
+            raise _Untrusted("unexpected geometry type for a text")
+        xy = shapely.get_coordinates(g) if len(g) else np.empty((0, 2))
     types = scan.types[mask]
     raw = [decode.raw(v) for v in scan.texts[mask]]
     texts = [label_text(t.decode(), r) for t, r in zip(types, raw, strict=True)]
@@ -249,5 +284,4 @@ def _texts(scan, handles, layers, geoms, mask, decode: Decoder):
         "dxftype": [t.decode() for t in types],
         "text": texts,
     }
-    xy = shapely.get_coordinates(g) if len(g) else np.empty((0, 2))
     return frame(cols, TEXT_COLUMNS, shapely.points(xy) if len(xy) else np.empty(0, object))

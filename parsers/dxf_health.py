@@ -116,6 +116,7 @@ class Tags:
     values: np.ndarray  # object: bytes
     start: int  # first tag of the first entity
     end: int  # the ENDSEC tag of ENTITIES
+    reals: np.ndarray | None = None  # float64: the value of every floating-point tag, else NaN
 
 
 def _mask(codes: np.ndarray, wanted) -> np.ndarray:
@@ -178,7 +179,7 @@ def healthy_tags(data: bytes) -> Tags:
     codes = _group_codes(code_lines)
     values = np.empty(len(code_lines), dtype=object)
     values[:] = lines[1::2]
-    _check_numbers(codes, values)
+    reals = _check_numbers(codes, values)
     start, end = _entities_section(codes, values)
     # sections without modelspace entities or handles: ezdxf reads them in the skeleton
     kept = _without_sections(codes, values, _DATA_SECTIONS)
@@ -187,7 +188,7 @@ def healthy_tags(data: bytes) -> Tags:
     records.check(start - shift, end - shift)
     inside = records.skeleton_entities(lines, np.flatnonzero(kept))
     _check_skeleton(lines, start, end, inside)
-    return Tags(lines, codes, values, start, end)
+    return Tags(lines, codes, values, start, end, reals)
 
 
 _TWO_TOKENS = re.compile(rb"[0-9-] ")  # a space after a digit or minus: maybe two numbers
@@ -244,11 +245,16 @@ def _without_sections(
     return keep
 
 
-def _check_numbers(codes: np.ndarray, values: np.ndarray) -> None:
+def _check_numbers(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Check every number; return the floating-point values (NaN for the other tags)."""
     inside = (codes >= 0) & (codes < _MAX_CODE)
     clipped = np.where(inside, codes, 0)
-    if not np.isfinite(numbers(values[inside & _IS_FLOAT[clipped]], float)).all():
+    is_float = inside & _IS_FLOAT[clipped]
+    floats = numbers(values[is_float], float)
+    if not np.isfinite(floats).all():
         raise Doubt("non-finite coordinate")
+    reals = np.full(len(codes), np.nan)
+    reals[is_float] = floats
     numbers(values[inside & _IS_INT[clipped]], np.int64)
     # a point is x then y (then z): ezdxf raises on a lone x and drops a lone y
     x = np.flatnonzero(_mask(codes, _X_CODES))
@@ -258,6 +264,7 @@ def _check_numbers(codes: np.ndarray, values: np.ndarray) -> None:
         later = np.flatnonzero(_mask(codes, _X_CODES + step))
         if len(later) and (later[0] == 0 or (codes[later - 1] != codes[later] - 10).any()):
             raise Doubt(what)
+    return reals
 
 
 def _entities_section(codes: np.ndarray, values: np.ndarray) -> tuple[int, int]:

@@ -54,6 +54,13 @@ class EntityScan:
     )
     # ARC entities flattened (:func:`parsers.bulge.arc_points`) in WCS: (m, 2) vertices
     # and (m,) the position of the ARC each belongs to
+    vertices_xy: tuple[np.ndarray, np.ndarray] | None = None
+    # the x, y of every LWPOLYLINE / POLYLINE (its VERTEX entities) / LINE vertex as written,
+    # in order, and the position of the entity each belongs to; None when an entity has an
+    # OCS of its own or its points are not one per tag as ezdxf reads them (GDAL then)
+    anchors: np.ndarray | None = None
+    # (n, 2): the point (10/20) of every entity as written (POINT, INSERT, CIRCLE, TEXT,
+    # MTEXT: ezdxf's location / insert / center), None with ``vertices_xy``
 
 
 def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
@@ -81,9 +88,8 @@ def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
 def _scan(data: bytes, acadver: str) -> EntityScan:
     tags = healthy_tags(data)
     _check_mtext_links_outside(tags.codes, tags.values, tags.start, tags.end)
-    return _entities(
-        tags.codes[tags.start : tags.end], tags.values[tags.start : tags.end], acadver
-    )
+    cut = slice(tags.start, tags.end)
+    return _entities(tags.codes[cut], tags.values[cut], acadver, tags.reals[cut])
 
 
 def _check_mtext_links_outside(codes, values, start: int, end: int) -> None:
@@ -105,7 +111,9 @@ def _first(codes, values, owner, n, code) -> tuple[np.ndarray, np.ndarray]:
     return out, np.bincount(ent, minlength=n)
 
 
-def _entities(codes: np.ndarray, values: np.ndarray, acadver: str) -> EntityScan:
+def _entities(
+    codes: np.ndarray, values: np.ndarray, acadver: str, reals: np.ndarray | None = None
+) -> EntityScan:
     if not len(codes):
         return _empty()
     starts = np.flatnonzero(codes == 0)
@@ -142,6 +150,9 @@ def _entities(codes: np.ndarray, values: np.ndarray, acadver: str) -> EntityScan
     position[keep] = np.arange(len(keep))
     arc_xy, arc_owner = _arc_entities(codes, values, owner, etype, n)
     on = position[arc_owner] >= 0
+    written = None
+    if reals is not None and not _extruded(codes, values, owner, n)[keep].any():
+        written = _written_points(codes, reals, owner, etype, parent, position, n)
     return EntityScan(
         types=etype[keep],
         handles=handles[keep],
@@ -153,7 +164,42 @@ def _entities(codes: np.ndarray, values: np.ndarray, acadver: str) -> EntityScan
         centres=centres[keep],
         arcs={int(position[k]): v for k, v in arcs.items() if position[k] >= 0},
         arc_entities=(arc_xy[on], position[arc_owner[on]]),
+        vertices_xy=None if written is None else written[0],
+        anchors=None if written is None else written[1][keep],
     )
+
+
+_ONE_POINT = (b"LINE", b"POINT", b"INSERT", b"CIRCLE", b"TEXT", b"MTEXT", b"VERTEX")
+_VERTEX_OWNERS = (b"LWPOLYLINE", b"VERTEX", b"LINE")
+
+
+def _written_points(codes, reals, owner, etype, parent, position, n):
+    """The points of the entities as written (no OCS anywhere: the caller checked), or None
+    when one is not written once (a LINE's 11, the others' 10: ezdxf would keep one)."""
+    tens = np.flatnonzero(codes == 10)
+    elevens = np.flatnonzero(codes == 11)
+    single = np.isin(etype, _ONE_POINT)
+    if (np.bincount(owner[tens], minlength=n)[single] != 1).any():
+        return None
+    line = etype == b"LINE"
+    if (np.bincount(owner[elevens], minlength=n)[line] != 1).any():
+        return None
+    anchors = np.full((n, 2), np.nan)
+    alone = tens[single[owner[tens]]]
+    anchors[owner[alone]] = np.column_stack([reals[alone], reals[alone + 1]])
+    ends = elevens[line[owner[elevens]]]
+    tags = np.concatenate([tens[np.isin(etype[owner[tens]], _VERTEX_OWNERS)], ends])
+    ent = owner[tags]
+    ent = np.where(etype[ent] == b"VERTEX", parent[ent], ent)
+    second = np.zeros(len(tags), dtype=bool)
+    second[len(tags) - len(ends) :] = True  # a LINE's 11 after its 10
+    order = np.lexsort((tags, second, ent))
+    tags, ent = tags[order], ent[order]
+    on = position[ent] >= 0
+    xy = np.column_stack([reals[tags[on]], reals[tags[on] + 1]])
+    if not np.isfinite(xy).all():
+        return None
+    return (xy, position[ent[on]]), anchors
 
 
 def _check_supported(codes, values, owner, etype, flags, parent, child) -> None:
