@@ -1,0 +1,31 @@
+"""Rendering pages: the Jinja environment and the context every page gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from interfaces.web.deps import Auth, csrf_token
+from schemas.verdict import VERDICT_NAMES
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATE_NAMES = {"queued": "排队中", "checking": "检查中", "done": "已完成", "failed": "检查未完成"}
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["when"] = _when
+templates.env.globals.update(VERDICT_NAMES=VERDICT_NAMES, STATE_NAMES=STATE_NAMES)
+
+
+def render(request: Request, name: str, auth: Auth | None, status_code: int = 200, **context):
+    """A page with the person, their organisation and the session's CSRF token."""
+    context.update(auth=auth, csrf=csrf_token(request, auth))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
