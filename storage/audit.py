@@ -2,10 +2,13 @@
 with the files after a crash (``reconcile``).
 
 ``verify_all`` changes nothing: it re-hashes every stored package and every published
-file against what was recorded. ``reconcile`` never deletes from ``raw/`` or
-``products/``: it removes dead temp work, adds the rows a crash lost (after checking the
-files), flags rows whose files are gone, and re-seals folders a crash left writable.
-Whatever it cannot decide is reported as ``unresolved``.
+file against what was recorded, checks that every product holds the products of its
+revision's package (``PROVENANCE.json``) and that every revision has the products it was
+to have; it reports what it checked (:class:`VerifyReport`). ``reconcile`` never deletes
+from ``raw/`` or ``products/``: it removes dead temp work, adds the rows a crash lost
+(after checking the files, and re-creating a lost revision row from its products'
+provenance), flags rows whose files are gone, and re-seals folders a crash left
+writable. Whatever it cannot decide is reported as ``unresolved``.
 """
 
 from __future__ import annotations
@@ -23,21 +26,27 @@ from storage.catalogue import (
     Catalogue,
     ProductRecord,
     ProductStatus,
+    Revision,
     StoredPackage,
     now_iso,
 )
 from storage.files import (
     MANIFEST_NAME,
+    PROVENANCE_NAME,
+    STORE_WRITTEN,
+    check_project_id,
     file_sha256,
+    folder_name,
     hash_files,
     hash_package,
     read_manifest,
+    read_provenance,
     remove_orphans,
     scan_tree,
     seal_top,
 )
 
-DamageKind = Literal["missing", "changed", "extra", "unreadable"]
+DamageKind = Literal["missing", "changed", "extra", "unreadable", "incomplete", "foreign"]
 ProductKey = tuple[str, str, int]  # department, project_id, revision
 
 _PREFIX_DIR = re.compile(r"[0-9a-f]{2}")
@@ -53,7 +62,7 @@ class StoreLike(Protocol):
     raw_dir: Path
     products_dir: Path
     tmp_dir: Path
-    catalogue: Catalogue
+    catalogue: Catalogue | None  # None: a read-only audit found no readable catalogue
 
 
 class StoreError(RuntimeError):
@@ -66,7 +75,9 @@ class Damage:
     """One thing in the store that does not match what was recorded.
 
     ``kind``: ``missing`` (recorded, not there), ``changed`` (checksum differs),
-    ``extra`` (there, not recorded), ``unreadable`` (cannot be read).
+    ``extra`` (there, not recorded), ``unreadable`` (cannot be read), ``incomplete`` (a
+    revision without every product it was to have), ``foreign`` (a product folder holding
+    the products of another package than its revision's).
     """
 
     path: Path
@@ -81,6 +92,7 @@ class ReconcileReport:
     removed_temp: list[Path] = field(default_factory=list)
     recorded_packages: list[Path] = field(default_factory=list)
     recovered_products: list[Path] = field(default_factory=list)
+    restored_revisions: list[tuple[str, int]] = field(default_factory=list)
     missing_products: list[Path] = field(default_factory=list)
     resealed: list[Path] = field(default_factory=list)
     unresolved: list[Damage] = field(default_factory=list)
@@ -92,9 +104,56 @@ class ReconcileReport:
             self.removed_temp
             or self.recorded_packages
             or self.recovered_products
+            or self.restored_revisions
             or self.missing_products
             or self.resealed
         )
+
+
+KIND_TEXT: dict[str, str] = {
+    "missing": "缺失",
+    "changed": "已改变",
+    "extra": "多余",
+    "unreadable": "无法读取",
+    "incomplete": "版本不完整",
+    "foreign": "成果来源不符",
+}
+
+
+class VerifyReport(list[Damage]):
+    """What :func:`verify_all` found (the list: every :class:`Damage`) and what it checked.
+
+    A list, so code that took the damage list keeps working; the counts say how much was
+    checked, :meth:`summary_lines` says it in Chinese.
+    """
+
+    def __init__(self, damages: list[Damage] | None = None, *, read_only: bool = False) -> None:
+        super().__init__(damages or [])
+        self.packages = 0  # raw packages re-hashed
+        self.revisions = 0  # revisions whose products were checked for completeness
+        self.products = 0  # product folders checked
+        self.files = 0  # files re-hashed (package files and product files)
+        self.catalogue_ok = True  # the catalogue could be read and passed quick_check
+        self.read_only = read_only  # the store was read without writing anything
+
+    def summary_lines(self) -> list[str]:
+        """The Chinese lines that say what was checked and what was found."""
+        lines = [
+            f"已检查：原始成果包 {self.packages} 个，版本 {self.revisions} 个，"
+            f"部门成果 {self.products} 份，文件 {self.files} 个"
+            + ("（成果库只读，未作任何改动）" if self.read_only else "")
+        ]
+        if not self.catalogue_ok:
+            lines.append("目录库（catalogue.sqlite）损坏或无法读取：仅按文件自身的校验清单检查")
+        if self:
+            by_kind: dict[str, int] = {}
+            for d in self:
+                by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
+            parts = "，".join(f"{KIND_TEXT.get(k, k)} {n} 处" for k, n in sorted(by_kind.items()))
+            lines.append(f"发现 {len(self)} 处损坏：{parts}")
+        else:
+            lines.append("全部完好")
+        return lines
 
 
 # --- checks of one folder ---------------------------------------------------------------
@@ -107,7 +166,7 @@ def compare_files(folder: Path, expected: dict[str, str], skip: set[str]) -> lis
     for rel, digest in sorted(expected.items()):
         path = files.get(rel)
         if path is None:
-            out.append(Damage(folder / rel, "missing", "recorded file not there"))
+            out.append(Damage(folder / rel, "missing", "记录的文件不在"))
             continue
         try:
             actual = file_sha256(path)
@@ -115,11 +174,11 @@ def compare_files(folder: Path, expected: dict[str, str], skip: set[str]) -> lis
             out.append(Damage(path, "unreadable", str(exc)))
             continue
         if actual != digest:
-            out.append(Damage(path, "changed", f"sha256 {actual}, recorded {digest}"))
+            out.append(Damage(path, "changed", f"sha256 {actual}，记录为 {digest}"))
     for rel in sorted(set(files) - set(expected) - skip):
-        out.append(Damage(files[rel], "extra", "file not recorded"))
-    out += [Damage(folder / rel, "extra", "not a regular file") for rel in others]
-    out += [Damage(folder / rel, "unreadable", "folder cannot be listed") for rel in unreadable]
+        out.append(Damage(files[rel], "extra", "未记录的文件"))
+    out += [Damage(folder / rel, "extra", "不是普通文件") for rel in others]
+    out += [Damage(folder / rel, "unreadable", "目录无法列出") for rel in unreadable]
     return out
 
 
@@ -140,12 +199,38 @@ def complete_product(folder: Path) -> tuple[dict[str, tuple[str, int]], str]:
         listed = read_manifest(folder)
     except FileNotFoundError as exc:
         raise ValueError(f"no {MANIFEST_NAME}") from exc
-    damage = compare_files(folder, listed, {MANIFEST_NAME})
+    damage = compare_files(folder, listed, set(STORE_WRITTEN))
     if damage:
         raise ValueError("; ".join(f"{d.kind} {d.path.name}: {d.detail}" for d in damage))
     files, _, _ = scan_tree(folder)
-    del files[MANIFEST_NAME]
+    for name in STORE_WRITTEN:
+        files.pop(name, None)
     return hash_files(files), file_sha256(folder / MANIFEST_NAME)
+
+
+def check_provenance(folder: Path, key: ProductKey, package_sha256: str) -> str:
+    """Check that ``folder`` holds the products of ``key`` made from ``package_sha256``;
+    return its ``PROVENANCE.json``'s sha256.
+
+    Raises
+    ------
+    ValueError
+        If it has no provenance, or its provenance names another department, project,
+        revision or package.
+    """
+    fields = read_provenance(folder)
+    if fields is None:
+        raise ValueError(f"no {PROVENANCE_NAME}: its package cannot be told")
+    department, project_id, revision = key
+    said = (fields["department"], fields["project_id"], fields["revision"])
+    if said != key:
+        raise ValueError(f"{PROVENANCE_NAME} names {said}, not {key}")
+    if fields["package_sha256"] != package_sha256:
+        raise ValueError(
+            f"holds the products of package {fields['package_sha256']}; the revision's "
+            f"package is {package_sha256}"
+        )
+    return file_sha256(folder / PROVENANCE_NAME)
 
 
 # --- catalogue rows from files ----------------------------------------------------------
@@ -155,16 +240,35 @@ def adopt_product_in(conn: sqlite3.Connection, root: Path, key: ProductKey, fold
     """Record a complete product folder found without its row, on ``conn`` (which holds
     the write lock), with status ``recovered``.
 
+    Its ``PROVENANCE.json`` must name this department, project, revision and the
+    revision's package: a folder left by another package (a catalogue rebuilt short
+    gave its revision number to a new package) is never adopted.
+
     Raises
     ------
     StoreError
-        If the folder is not a complete product.
+        If the folder is not a complete product, or not this revision's.
     """
+    row = conn.execute(
+        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
     try:
         files, manifest_sha256 = complete_product(folder)
     except (ValueError, OSError) as exc:
         raise StoreError(f"{folder} is not a complete product: {exc}") from exc
-    put_product_row_in(conn, root, key, folder, files, manifest_sha256, "recovered")
+    try:
+        provenance_sha256 = check_provenance(folder, key, row["package_sha256"])
+    except (ValueError, OSError) as exc:
+        raise ForeignProduct(f"{folder} is not this revision's product: {exc}") from exc
+    put_product_row_in(
+        conn, root, key, folder, files, manifest_sha256, "recovered", provenance_sha256
+    )
+
+
+class ForeignProduct(StoreError):
+    """A product folder holds what another package (or no known package) produced."""
 
 
 def put_product_row_in(
@@ -175,6 +279,7 @@ def put_product_row_in(
     files: dict[str, tuple[str, int]],
     manifest_sha256: str,
     status: ProductStatus,
+    provenance_sha256: str | None = None,
 ) -> None:
     """Insert (or replace) the row of the product ``folder`` of the store at ``root``,
     stamped now, and its ``files`` (``{relpath: (sha256, size)}``) on ``conn``."""
@@ -189,6 +294,7 @@ def put_product_row_in(
         size=sum(s for _, s in files.values()),
         published_at=now_iso(),
         status=status,
+        provenance_sha256=provenance_sha256,
     )
     Catalogue.put_product_in(conn, record, files)
 
@@ -243,7 +349,12 @@ def scan_raw(raw_dir: Path) -> Iterator[tuple[Path, str | None, Literal["zip", "
 
 def scan_products(products_dir: Path) -> Iterator[tuple[Path, ProductKey | None]]:
     """``(path, (department, project_id, revision))`` of every product folder in
-    ``products/``; ``(path, None)`` for an entry that is not one."""
+    ``products/``; ``(path, None)`` for an entry that is not one.
+
+    The project id is the one the folder's ``PROVENANCE.json`` names (a folder name is
+    derived from the id, :func:`storage.files.folder_name`); a folder without provenance
+    (published before it existed) is named by its id. A folder whose provenance does not
+    fit its place, or cannot be read, is not a product folder."""
     for dep in sorted(products_dir.iterdir()):
         if dep.name not in DEPARTMENTS or not dep.is_dir() or dep.is_symlink():
             yield dep, None
@@ -255,9 +366,53 @@ def scan_products(products_dir: Path) -> Iterator[tuple[Path, ProductKey | None]
             for rev in sorted(project.iterdir()):
                 m = _REVISION_DIR.fullmatch(rev.name)
                 if m and rev.is_dir() and not rev.is_symlink():
-                    yield rev, (dep.name, project.name, int(m.group(1)))
+                    yield rev, _product_key(rev, dep.name, project.name, int(m.group(1)))
                 else:
                     yield rev, None
+
+
+def _product_key(folder: Path, department: str, name: str, revision: int) -> ProductKey | None:
+    try:
+        fields = read_provenance(folder)
+    except (ValueError, OSError):
+        return None
+    if fields is None:  # before provenance: the folder was named by the id itself
+        try:
+            return (department, check_project_id(name), revision)
+        except ValueError:
+            return None
+    project_id = fields["project_id"]
+    if (
+        fields["department"] != department
+        or fields["revision"] != revision
+        or not isinstance(project_id, str)
+        or name not in (folder_name(project_id), project_id)
+    ):
+        return None
+    return (department, project_id, revision)
+
+
+def revision_floor(products_dir: Path, project_id: str) -> int:
+    """The highest revision number any product folder of ``project_id`` holds (0: none),
+    whatever the catalogue says."""
+    top = 0
+    names = (
+        {folder_name(project_id), project_id}
+        if "/" not in project_id
+        else {folder_name(project_id)}
+    )
+    for dep in DEPARTMENTS:
+        for name in names:
+            project = products_dir / dep / name
+            try:
+                entries = list(project.iterdir()) if project.is_dir() else []
+            except OSError:
+                continue
+            for rev in entries:
+                m = _REVISION_DIR.fullmatch(rev.name)
+                if m:
+                    top = max(top, int(m.group(1)))
+    return top
 
 
 # --- reconcile ----------------------------------------------------------------------------
@@ -311,19 +466,41 @@ def _reconcile_package(
         report.resealed.append(path)
 
 
+def _restore_revision_in(conn: sqlite3.Connection, folder: Path, key: ProductKey) -> bool:
+    """Re-create the revision row of ``key`` from the folder's provenance if the
+    catalogue lost it (it was rebuilt from the folders); True if it did."""
+    try:
+        fields = read_provenance(folder)
+    except (ValueError, OSError):
+        return False
+    needed = ("ruleset_version", "profile", "verdict", "submitted_at")
+    if fields is None or not all(isinstance(fields.get(k), str) for k in needed):
+        return False
+    if fields.get("verdict") not in ("accepted", "accepted_with_deficiencies", "rejected"):
+        return False
+    try:
+        return Catalogue.restore_revision_in(
+            conn, {**fields, "project_id": key[1], "revision": key[2]}
+        )
+    except sqlite3.IntegrityError:  # the same package under another revision number
+        return False
+
+
 def _reconcile_product(
     store: StoreLike, path: Path, key: ProductKey, report: ReconcileReport
 ) -> None:
     record = store.catalogue.product(*key)
     if record is None or record.status not in VISIBLE_STATUSES:
-        if store.catalogue.revision(key[1], key[2]) is None:
-            report.unresolved.append(Damage(path, "extra", "no such revision recorded"))
-            return
         with store.catalogue.transaction() as conn:  # a publisher may be mid-commit
             record = Catalogue.product_in(conn, *key)
             if record is None or record.status not in VISIBLE_STATUSES:
+                if _restore_revision_in(conn, path, key):
+                    report.restored_revisions.append((key[1], key[2]))
                 try:
                     adopt_product_in(conn, store.root, key, path)
+                except ForeignProduct as exc:
+                    report.unresolved.append(Damage(path, "foreign", str(exc)))
+                    return
                 except StoreError as exc:
                     report.unresolved.append(Damage(path, "extra", str(exc)))
                     return
@@ -335,61 +512,164 @@ def _reconcile_product(
 # --- verify -------------------------------------------------------------------------------
 
 
-def verify_all(store: StoreLike) -> list[Damage]:
-    """Every damage in the store. See :meth:`storage.store.Store.verify_all`."""
-    damages: list[Damage] = []
-    recorded = {p.sha256: p for p in store.catalogue.packages()}
+def verify_all(store: StoreLike, *, read_only: bool = False) -> VerifyReport:
+    """Every damage in the store, and what was checked. See
+    :meth:`storage.store.Store.verify_all`.
+
+    A catalogue that cannot be read (not a database, damaged, gone) is damage itself; the
+    files are then checked against what they carry (a package against its name, a
+    product against its ``MANIFEST.sha256`` and ``PROVENANCE.json``)."""
+    catalogue_path = store.root / "catalogue.sqlite"
+    report = VerifyReport(read_only=read_only)
+    catalogue = store.catalogue
+    if catalogue is not None:
+        try:
+            problems = catalogue.health()
+            if problems:
+                report.append(
+                    Damage(catalogue.path, "changed", "目录库校验失败：" + "；".join(problems[:5]))
+                )
+            _verify_with_catalogue(store, catalogue, report)
+            return report
+        except sqlite3.DatabaseError as exc:
+            del report[:]
+            report.packages = report.revisions = report.products = report.files = 0
+            report.append(Damage(catalogue.path, "unreadable", f"目录库无法读取：{exc}"))
+    else:
+        report.append(Damage(catalogue_path, "unreadable", "目录库不存在或无法读取"))
+    report.catalogue_ok = False
+    _verify_files_only(store, report)
+    return report
+
+
+def _verify_with_catalogue(store: StoreLike, catalogue: Catalogue, report: VerifyReport) -> None:
+    recorded = {p.sha256: p for p in catalogue.packages()}
     seen: set[str] = set()
     for path, sha256, kind in scan_raw(store.raw_dir):
         if sha256 is None or kind is None:
-            damages.append(Damage(path, "extra", "not a stored package"))
+            report.append(Damage(path, "extra", "不是原始成果包"))
             continue
         seen.add(sha256)
-        damages += _verify_package(store, path, sha256, kind)
+        report += _verify_package(catalogue, path, sha256, kind, report)
     for sha256, package in recorded.items():
         if sha256 not in seen:
-            damages.append(Damage(store.root / package.path, "missing", "package not there"))
+            report.append(Damage(store.root / package.path, "missing", "原始成果包不在"))
 
-    records = {(r.department, r.project_id, r.revision): r for r in store.catalogue.products()}
+    revisions = {(r.project_id, r.revision): r for r in catalogue.revisions()}
+    records = {(r.department, r.project_id, r.revision): r for r in catalogue.products()}
     on_disk: set[ProductKey] = set()
     for path, key in scan_products(store.products_dir):
         if key is None:
-            damages.append(Damage(path, "extra", "not a product folder"))
+            report.append(Damage(path, "extra", "不是成果目录（或其 PROVENANCE.json 与位置不符）"))
             continue
         on_disk.add(key)
+        report.products += 1
         if key in records:
-            damages += _verify_product(store, path, records[key])
+            revision = revisions.get(key[1:])
+            report += _verify_product(catalogue, path, records[key], revision, report)
         else:
-            damages.append(Damage(path, "extra", "product not in the catalogue: reconcile"))
+            report.append(Damage(path, "extra", "成果不在目录库中（可运行 reconcile）"))
     for key, record in records.items():
         if key not in on_disk:
-            damages.append(Damage(store.root / record.path, "missing", "product not there"))
-    return damages
+            report.append(Damage(store.root / record.path, "missing", "成果目录不在"))
+
+    report.revisions = len(revisions)
+    last_event: dict[ProductKey, str] = {}
+    for event in catalogue.events():
+        if event.kind in ("failed", "unrepairable", "refused"):
+            last_event[(event.department, event.project_id, event.revision)] = event.detail
+        else:
+            last_event.pop((event.department, event.project_id, event.revision), None)
+    for (project_id, revision), departments in sorted(catalogue.expected_products().items()):
+        for department in sorted(departments):
+            key = (department, project_id, revision)
+            record = records.get(key)
+            if record is not None and record.status in VISIBLE_STATUSES and key in on_disk:
+                continue
+            why = last_event.get(key)
+            detail = f"项目 {project_id} 版本 r{revision} 缺少 {department} 成果" + (
+                f"（发布失败：{why}）" if why else ""
+            )
+            where = store.products_dir / department / folder_name(project_id) / f"r{revision}"
+            report.append(Damage(where, "incomplete", detail))
 
 
-def _verify_package(store: StoreLike, path: Path, sha256: str, kind: str) -> list[Damage]:
-    expected = store.catalogue.package_files(sha256) if kind == "dir" else {}
+def _verify_package(
+    catalogue: Catalogue, path: Path, sha256: str, kind: str, report: VerifyReport
+) -> list[Damage]:
+    report.packages += 1
+    expected = catalogue.package_files(sha256) if kind == "dir" else {}
     if expected:  # name the files that differ
+        report.files += len(expected)
         return compare_files(path, expected, set())
+    return _hash_against_name(path, sha256, kind, report)
+
+
+def _hash_against_name(path: Path, sha256: str, kind: str, report: VerifyReport) -> list[Damage]:
     try:
-        digest = hash_package(path, kind)[0]
+        digest, files, _ = hash_package(path, kind)
     except OSError as exc:
         return [Damage(path, "unreadable", str(exc))]
-    return [] if digest == sha256 else [Damage(path, "changed", f"hashes to {digest}")]
+    report.files += len(files) if kind == "dir" else 1
+    return [] if digest == sha256 else [Damage(path, "changed", f"内容的 sha256 为 {digest}")]
 
 
-def _verify_product(store: StoreLike, path: Path, record: ProductRecord) -> list[Damage]:
+def _verify_product(
+    catalogue: Catalogue,
+    path: Path,
+    record: ProductRecord,
+    revision: Revision | None,
+    report: VerifyReport,
+) -> list[Damage]:
     out: list[Damage] = []
     manifest = path / MANIFEST_NAME
     try:
         digest = file_sha256(manifest)
     except FileNotFoundError:
-        out.append(Damage(manifest, "missing", "manifest not there"))
+        out.append(Damage(manifest, "missing", "校验清单不在"))
     except OSError as exc:
         out.append(Damage(manifest, "unreadable", str(exc)))
     else:
         if digest != record.manifest_sha256:
-            detail = f"sha256 {digest}, recorded {record.manifest_sha256}"
+            detail = f"sha256 {digest}，记录为 {record.manifest_sha256}"
             out.append(Damage(manifest, "changed", detail))
-    expected = store.catalogue.product_files(record.department, record.project_id, record.revision)
-    return out + compare_files(path, expected, {MANIFEST_NAME})
+    key = (record.department, record.project_id, record.revision)
+    if revision is None:
+        out.append(
+            Damage(path, "foreign", f"目录库中没有 {record.project_id} 版本 r{record.revision}")
+        )
+    elif record.provenance_sha256 is not None or (path / PROVENANCE_NAME).exists():
+        try:
+            provenance = check_provenance(path, key, revision.package_sha256)
+        except (ValueError, OSError) as exc:
+            out.append(Damage(path / PROVENANCE_NAME, "foreign", f"成果来源不符：{exc}"))
+        else:
+            if record.provenance_sha256 not in (None, provenance):
+                out.append(Damage(path / PROVENANCE_NAME, "changed", "来源记录已改变"))
+    expected = catalogue.product_files(*key)
+    report.files += len(expected)
+    return out + compare_files(path, expected, set(STORE_WRITTEN))
+
+
+def _verify_files_only(store: StoreLike, report: VerifyReport) -> None:
+    """Without a catalogue: packages against their names, products against themselves."""
+    for path, sha256, kind in scan_raw(store.raw_dir):
+        if sha256 is None or kind is None:
+            report.append(Damage(path, "extra", "不是原始成果包"))
+            continue
+        report.packages += 1
+        report += _hash_against_name(path, sha256, kind, report)
+    revisions: set[tuple[str, int]] = set()
+    for path, key in scan_products(store.products_dir):
+        if key is None:
+            report.append(Damage(path, "extra", "不是成果目录（或其 PROVENANCE.json 与位置不符）"))
+            continue
+        report.products += 1
+        revisions.add(key[1:])
+        try:
+            files, _ = complete_product(path)
+        except (ValueError, OSError) as exc:
+            report.append(Damage(path, "changed", f"与其校验清单不符：{exc}"))
+            continue
+        report.files += len(files)
+    report.revisions = len(revisions)

@@ -19,7 +19,17 @@ Tables
 ``products`` / ``product_files``
     Published products: department, project, revision, path, manifest hash, status
     (``published``; ``recovered`` = row added by reconcile; ``missing`` = folder gone),
-    and each file's sha256 as recorded at publication.
+    the hash of the product's ``PROVENANCE.json`` (NULL for products published before
+    it existed), and each file's sha256 as recorded at publication.
+``revision_products``
+    The departments a revision should have products for, recorded before the first is
+    published: a revision with fewer visible products is incomplete (schema 2).
+``publication_events``
+    What happened to a revision's products besides plain publication: ``failed``
+    (with the reason), ``completed`` (published later, by a resubmission),
+    ``repaired`` (rebuilt with identical bytes), ``unrepairable`` (a rebuild would
+    differ), ``refused`` (a folder in its place holds another package's products)
+    (schema 2).
 
 File names
 ----------
@@ -45,11 +55,13 @@ from typing import Any, Literal
 
 from storage.files import check_project_id, check_sha256
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEPARTMENTS: tuple[str, ...] = ("planning", "registration", "housing", "archive")
 VERDICTS: tuple[str, ...] = ("accepted", "accepted_with_deficiencies", "rejected")
 ProductStatus = Literal["published", "recovered", "missing"]
 VISIBLE_STATUSES: tuple[str, ...] = ("published", "recovered")
+EventKind = Literal["failed", "completed", "repaired", "unrepairable", "refused"]
+EVENT_KINDS: tuple[str, ...] = ("failed", "completed", "repaired", "unrepairable", "refused")
 
 _DEPS_SQL = ", ".join(f"'{d}'" for d in DEPARTMENTS)
 _VERDICTS_SQL = ", ".join(f"'{v}'" for v in VERDICTS)
@@ -128,6 +140,22 @@ _SCHEMA: tuple[str, ...] = (
         FOREIGN KEY (department, project_id, revision)
             REFERENCES products (department, project_id, revision) ON DELETE CASCADE
     ) WITHOUT ROWID""",
+    f"""CREATE TABLE IF NOT EXISTS revision_products (
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        department TEXT NOT NULL CHECK (department IN ({_DEPS_SQL})),
+        PRIMARY KEY (project_id, revision, department),
+        FOREIGN KEY (project_id, revision) REFERENCES revisions (project_id, revision)
+    ) WITHOUT ROWID""",
+    f"""CREATE TABLE IF NOT EXISTS publication_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        department TEXT NOT NULL CHECK (department IN ({_DEPS_SQL})),
+        kind TEXT NOT NULL CHECK (kind IN ({", ".join(f"'{k}'" for k in EVENT_KINDS)})),
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
 )
 
 
@@ -199,6 +227,20 @@ class ProductRecord:
     size: int
     published_at: str
     status: ProductStatus
+    provenance_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationEvent:
+    """Something that happened to one product of a revision (see ``publication_events``)."""
+
+    project_id: str
+    revision: int
+    department: str
+    kind: EventKind
+    detail: str
+    at: str
+    event_id: int
 
 
 def _name_value(rel: str) -> str | bytes:
@@ -256,20 +298,61 @@ class Catalogue:
         Seconds a connection waits for another process's write lock.
     """
 
-    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._init_schema()
+        self.read_only = read_only
+        if not read_only:
+            self._init_schema()
+
+    @classmethod
+    def open_read_only(cls, path: Path, *, busy_timeout: float = 30.0) -> Catalogue:
+        """The catalogue at ``path`` for reading only: nothing is created or written.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no catalogue file.
+        sqlite3.DatabaseError
+            If it cannot be read as a catalogue (not a database, damaged, no schema);
+            ``sqlite3.OperationalError`` if SQLite cannot open it read-only in place
+            (a WAL database in a folder it may not write: read a copy instead).
+        """
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no catalogue at {path}")
+        catalogue = cls(path, busy_timeout=busy_timeout, read_only=True)
+        with catalogue.reading() as conn:
+            conn.execute("SELECT count(*) FROM revisions").fetchone()
+        return catalogue
 
     # --- connections ---------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        if self.read_only:
+            uri = f"{self.path.absolute().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
+        else:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = FULL")
+        if not self.read_only:
+            conn.execute("PRAGMA synchronous = FULL")
         return conn
+
+    def health(self) -> list[str]:
+        """What ``PRAGMA quick_check`` finds wrong in the database file (empty: sound)."""
+        with self.reading() as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    def has_table(self, name: str) -> bool:
+        """Whether the catalogue has table ``name`` (a read-only older catalogue may not)."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        return row is not None
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -319,6 +402,9 @@ class Catalogue:
         with self.transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(products)")}
+            if "provenance_sha256" not in columns:  # schema 1 → 2
+                conn.execute("ALTER TABLE products ADD COLUMN provenance_sha256 TEXT")
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -329,6 +415,10 @@ class Catalogue:
                 raise RuntimeError(
                     f"{self.path} has schema version {row['value']}; this code knows "
                     f"{SCHEMA_VERSION}: upgrade duoce"
+                )
+            elif int(row["value"]) < SCHEMA_VERSION:
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
 
     # --- packages ------------------------------------------------------------------------
@@ -401,6 +491,8 @@ class Catalogue:
         counts: dict[str, int],
         firm: str | None,
         submitted_at: str,
+        *,
+        floor: int = 0,
     ) -> Submission:
         """Give a submission its revision, and record the attempt.
 
@@ -423,6 +515,11 @@ class Catalogue:
             The surveying firm (测绘单位), if known.
         submitted_at
             ISO 8601 time of the submission.
+        floor
+            A revision number already taken outside the catalogue (the highest ``r<N>``
+            product folder of the project): a new revision gets a number above it too,
+            so that a catalogue rebuilt short never reuses a number whose folders hold
+            another package's products.
 
         Returns
         -------
@@ -461,11 +558,14 @@ class Catalogue:
             if row is not None:
                 revision, is_new = int(row["revision"]), False
             else:
-                revision = int(
-                    conn.execute(
-                        "SELECT COALESCE(MAX(revision), 0) + 1 FROM revisions WHERE project_id = ?",
-                        (project_id,),
-                    ).fetchone()[0]
+                revision = 1 + max(
+                    int(floor),
+                    int(
+                        conn.execute(
+                            "SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE project_id = ?",
+                            (project_id,),
+                        ).fetchone()[0]
+                    ),
                 )
                 is_new = True
                 _insert(
@@ -555,7 +655,8 @@ class Catalogue:
         )
         conn.execute(
             "INSERT INTO products (department, project_id, revision, path, manifest_sha256,"
-            " file_count, size, published_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_count, size, published_at, status, provenance_sha256)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 *key,
                 record.path,
@@ -564,6 +665,7 @@ class Catalogue:
                 record.size,
                 record.published_at,
                 record.status,
+                record.provenance_sha256,
             ),
         )
         conn.executemany(
@@ -627,3 +729,86 @@ class Catalogue:
                 (department, project_id, revision),
             ).fetchall()
         return {_name_of(r["relpath"]): r["sha256"] for r in rows}
+
+    # --- what a revision should have, and what happened to it -----------------------------
+
+    @staticmethod
+    def restore_revision_in(conn: sqlite3.Connection, fields: dict[str, Any]) -> bool:
+        """Insert a revision row from a product's provenance (a catalogue rebuilt from the
+        folders) unless the revision is recorded; True if inserted. ``fields`` holds the
+        ``revisions`` columns (``counts`` a dict)."""
+        key = (fields["project_id"], fields["revision"])
+        if conn.execute(
+            "SELECT 1 FROM revisions WHERE project_id = ? AND revision = ?", key
+        ).fetchone():
+            return False
+        row = {c: fields.get(c) for c in _REVISION_COLUMNS}
+        row["counts"] = json.dumps(row["counts"] or {}, sort_keys=True, ensure_ascii=False)
+        row["recorded_at"] = now_iso()
+        _insert(conn, "revisions", row)
+        return True
+
+    def expect_products(self, project_id: str, revision: int, departments: list[str]) -> None:
+        """Record the departments a revision should have products for (added to any
+        recorded before; the revision must be recorded)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO revision_products (project_id, revision, department)"
+                " VALUES (?, ?, ?)",
+                [(project_id, revision, d) for d in departments],
+            )
+
+    def expected_products(self) -> dict[tuple[str, int], set[str]]:
+        """``{(project_id, revision): departments}`` of every revision whose products
+        were announced (revisions recorded before schema 2 have none)."""
+        if self.read_only and not self.has_table("revision_products"):
+            return {}
+        out: dict[tuple[str, int], set[str]] = {}
+        with self.reading() as conn:
+            for r in conn.execute("SELECT * FROM revision_products"):
+                out.setdefault((r["project_id"], int(r["revision"])), set()).add(r["department"])
+        return out
+
+    def add_event(
+        self, project_id: str, revision: int, department: str, kind: EventKind, detail: str
+    ) -> None:
+        """Record what happened to one product of a revision."""
+        with self.transaction() as conn:
+            _insert(
+                conn,
+                "publication_events",
+                {
+                    "project_id": project_id,
+                    "revision": revision,
+                    "department": department,
+                    "kind": kind,
+                    "detail": detail,
+                    "at": now_iso(),
+                },
+            )
+
+    def events(self, project_id: str | None = None) -> list[PublicationEvent]:
+        """Publication events (of one project, or all), in the order recorded."""
+        if self.read_only and not self.has_table("publication_events"):
+            return []
+        rows = self._rows_of("publication_events", project_id, "id")
+        out = []
+        for r in rows:
+            fields = {k: r[k] for k in r.keys()}  # noqa: SIM118
+            fields["event_id"] = fields.pop("id")
+            out.append(PublicationEvent(**fields))
+        return out
+
+
+_REVISION_COLUMNS = (
+    "project_id",
+    "revision",
+    "package_sha256",
+    "ruleset_version",
+    "profile",
+    "verdict",
+    "counts",
+    "firm",
+    "submitted_at",
+    "recorded_at",
+)

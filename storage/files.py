@@ -19,11 +19,13 @@ inside the product folder checks it without this code.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +50,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 MANIFEST_NAME = "MANIFEST.sha256"
+PROVENANCE_NAME = "PROVENANCE.json"  # what a product came from (see write_provenance)
+STORE_WRITTEN = frozenset({MANIFEST_NAME, PROVENANCE_NAME})  # top-level names build() may not use
 FILE_MODE = 0o444  # sealed file: read-only for everyone
 DIR_MODE = 0o555  # sealed directory: no entries added, removed or renamed
 WORK_DIR_MODE = 0o700
@@ -72,6 +76,47 @@ def check_project_id(project_id: str) -> str:
     if not project_id_ok(project_id):
         raise ValueError(f"project id cannot name a folder: {project_id!r}")
     return project_id
+
+
+_PLAIN_FOLDER = re.compile(r"[^\W_][\w.-]{0,99}")  # letters (any script), digits, _ . -
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+
+
+def folder_name(project_id: str) -> str:
+    """The folder a project's products go in: the id itself when it is plain, else a
+    safe name derived from it.
+
+    Plain: letters of any script, digits, ``_ . -``, starting with a letter or digit, at
+    most 100 characters and 200 bytes, NFC, not a Windows device name (``CON``,
+    ``COM1.txt`` …), not ending in ``.``. Any other id (controls, bidi marks, blanks,
+    ``/``) becomes ``<its plain characters, at most 40>~<16 hex of its sha256>``: ``~``
+    never occurs in a plain name, so the two forms never collide. The id itself is kept
+    in the catalogue and in each product's ``PROVENANCE.json``.
+    """
+    if not isinstance(project_id, str) or not project_id:
+        raise ValueError(f"not a project id: {project_id!r}")
+    if (
+        _PLAIN_FOLDER.fullmatch(project_id)
+        and not _RESERVED.fullmatch(project_id)
+        and not project_id.endswith(".")
+        and len(project_id.encode("utf-8", "surrogatepass")) <= 200
+        and unicodedata.is_normalized("NFC", project_id)
+    ):
+        return project_id
+    digest = hashlib.sha256(project_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    kept = "".join(c for c in unicodedata.normalize("NFC", project_id) if c.isalnum() or c in "-_")
+    return f"{kept[:40]}~{digest}"
+
+
+def ascii_key(value: str, limit: int = 40) -> str:
+    """A lower-case ``[a-z0-9-]`` key naming ``value`` (a Prefect artifact key, a tag):
+    its ASCII letters and digits, and 10 hex of its sha256 whenever anything was dropped
+    or changed, so that different values never share a key."""
+    kept = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:limit].strip("-")
+    if kept == value and kept:
+        return kept
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{kept}-{digest}" if kept else digest
 
 
 def hash_files(files: dict[str, Path]) -> dict[str, tuple[str, int]]:
@@ -262,6 +307,92 @@ def check_product_relpath(rel: str) -> None:
         or any(c in rel for c in "\n\r\\\0")
     ):
         raise ValueError(f"unusable file name in a product: {rel!r}")
+
+
+_UNSAFE_IN_PRODUCT = ("%", "\\", "\n", "\r", "\0")
+
+
+def safe_product_name(rel: str) -> str:
+    """``rel`` with the characters a manifest cannot carry plainly (``\\ \\n \\r NUL``)
+    percent-escaped (``%5C %0A %0D %00``, and ``%`` as ``%25`` in such a name); a name
+    without them is returned unchanged."""
+    if not any(c in rel for c in "\\\n\r\0"):
+        return rel
+    return "".join(f"%{ord(c):02X}" if c in _UNSAFE_IN_PRODUCT else c for c in rel)
+
+
+def escape_unsafe_names(folder: Path) -> dict[str, str]:
+    """Rename the files and folders under ``folder`` whose names a manifest cannot carry
+    (see :func:`safe_product_name`), deepest first.
+
+    Returns
+    -------
+    dict[str, str]
+        ``{new relpath: original relpath}`` of each renamed entry.
+
+    Raises
+    ------
+    ValueError
+        If an escaped name is already taken.
+    """
+    renamed: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False, followlinks=False):
+        for name in (*filenames, *dirnames):
+            safe = safe_product_name(name)
+            if safe == name:
+                continue
+            old, new = Path(dirpath, name), Path(dirpath, safe)
+            if os.path.lexists(new):
+                raise ValueError(f"escaped name {safe!r} is taken in the product")
+            os.rename(old, new)
+            renamed[new.relative_to(folder).as_posix()] = old.relative_to(folder).as_posix()
+    # names recorded relative to the final tree: a renamed parent changes its children
+    return {"/".join(map(safe_product_name, rel.split("/"))): orig for rel, orig in renamed.items()}
+
+
+def provenance_text(fields: dict[str, object]) -> bytes:
+    """The bytes of ``PROVENANCE.json``: ``fields`` as sorted, indented UTF-8 JSON."""
+    return (json.dumps(fields, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def write_provenance(folder: Path, fields: dict[str, object]) -> str:
+    """Write and fsync ``PROVENANCE.json`` into ``folder`` (a new file in the product's
+    temp folder, published with it by one rename); return its sha256."""
+    data = provenance_text(fields)
+    with open(folder / PROVENANCE_NAME, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_provenance(folder: Path) -> dict[str, object] | None:
+    """The fields of ``folder``'s ``PROVENANCE.json``; None when it has none.
+
+    Raises
+    ------
+    ValueError
+        If it is there but not a JSON object with a package sha256, project id,
+        department and revision.
+    """
+    try:
+        data = (folder / PROVENANCE_NAME).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        fields = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{PROVENANCE_NAME} is not JSON: {exc}") from exc
+    if not (
+        isinstance(fields, dict)
+        and isinstance(fields.get("package_sha256"), str)
+        and _SHA256_RE.fullmatch(fields["package_sha256"])
+        and isinstance(fields.get("project_id"), str)
+        and isinstance(fields.get("department"), str)
+        and isinstance(fields.get("revision"), int)
+    ):
+        raise ValueError(f"{PROVENANCE_NAME} lacks package_sha256/project_id/department/revision")
+    return fields
 
 
 def manifest_text(digests: dict[str, str]) -> str:

@@ -6,7 +6,9 @@ Layout
 
     store/
       raw/<sha256[:2]>/<sha256>.zip | <sha256>/     packages, once each, sealed read-only
-      products/<department>/<project_id>/r<revision>/  published products + MANIFEST.sha256
+      products/<department>/<folder>/r<revision>/     published products + MANIFEST.sha256
+                                                     + PROVENANCE.json (<folder>: see
+                                                     storage.files.folder_name)
       catalogue.sqlite                               see storage/catalogue.py
       tmp/                                           work area (same filesystem: renames)
 
@@ -26,6 +28,18 @@ row, renames the folder into place, fsyncs the parent and only then commits. So:
   against its manifest and adds the row with status ``recovered``;
 * readers list products from the catalogue only, so they never see an uncommitted one.
 
+Every product carries ``PROVENANCE.json`` (department, project id, revision and the
+package sha256 and check it came from), written in the temp folder and so published by
+the same rename. A folder is adopted only when its provenance names its revision's
+package; a catalogue lost or emptied is rebuilt from the folders with its revisions
+(re-created from the provenance), and a new revision is numbered above every ``r<N>``
+folder of its project, so one package's products are never filed under another's
+revision. A revision's expected departments are recorded before the first is published
+(:meth:`Store.expect_products`); what failed is recorded too (``publication_events``), so
+an incomplete revision is damage to ``verify-store``. A product is never rebuilt with
+other bytes under the same revision: a lost or damaged product is restored only when the
+rebuild is identical (``repaired``), else it is said to be ``unrepairable``.
+
 Modules: ``storage.files`` (checksums, durable copies, sealing, temp slots),
 ``storage.catalogue`` (SQLite), ``storage.audit`` (``reconcile``, ``verify_all``),
 ``storage.reader`` (a department's view and :class:`Product`); this one composes them.
@@ -42,19 +56,27 @@ import errno
 import logging
 import os
 import re
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from storage.audit import (
     Damage,
+    ForeignProduct,
     ReconcileReport,
     StoreError,
+    VerifyReport,
     adopt_product_in,
+    compare_files,
     put_product_row_in,
     reconcile,
     record_package,
+    revision_floor,
     verify_all,
 )
 from storage.catalogue import (
@@ -67,13 +89,15 @@ from storage.catalogue import (
     Submission,
 )
 from storage.files import (
-    MANIFEST_NAME,
+    STORE_WRITTEN,
     WORK_DIR_MODE,
     check_product_relpath,
     check_project_id,
     check_sha256,
     copy_file_durably,
     copy_tree_durably,
+    escape_unsafe_names,
+    folder_name,
     fsync_dir,
     fsync_tree,
     hash_files,
@@ -85,6 +109,7 @@ from storage.files import (
     seal_top,
     temp_slot,
     write_manifest,
+    write_provenance,
 )
 from storage.reader import DepartmentReader, Product
 
@@ -93,13 +118,18 @@ __all__ = [
     "DEPARTMENTS",
     "Damage",
     "DepartmentReader",
+    "ForeignProduct",
     "Product",
+    "ProductDiffers",
+    "Published",
     "ReconcileReport",
     "Revision",
     "Store",
     "StoreError",
     "StoredPackage",
     "Submission",
+    "VerifyReport",
+    "verify_store",
 ]
 
 log = logging.getLogger(__name__)
@@ -149,11 +179,31 @@ def _product_files(work: Path) -> dict[str, tuple[str, int]]:
     files, others, unreadable = scan_tree(work)
     if others or unreadable:
         raise ValueError(f"a product may hold only regular files and folders: {others}")
-    if MANIFEST_NAME in files:
-        raise ValueError(f"{MANIFEST_NAME} is written by the store, not by build()")
+    for name in STORE_WRITTEN:
+        if name in files:
+            raise ValueError(f"{name} is written by the store, not by build()")
     for rel in files:
         check_product_relpath(rel)
     return hash_files(files)
+
+
+class ProductDiffers(StoreError):
+    """A product lost or damaged after publication would be rebuilt with other bytes: it
+    is not replaced (a revision's products never change), and the event is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What :meth:`Store.publish_product` did.
+
+    ``action``: ``new`` (published now for the first time), ``unchanged`` (already
+    published, nothing done), ``adopted`` (a complete folder of this revision was found
+    without its row), ``repaired`` (a lost or damaged product restored with identical
+    bytes).
+    """
+
+    path: Path
+    action: str
 
 
 class Store:
@@ -312,7 +362,65 @@ class Store:
 
     # --- submissions and revisions --------------------------------------------------------
 
-    # a submission is recorded by ``self.catalogue.record_submission`` (it checks its input)
+    def record_submission(
+        self,
+        project_id: str,
+        package_sha256: str,
+        ruleset_version: str,
+        profile: str,
+        verdict: str,
+        counts: dict[str, int],
+        firm: str | None,
+        submitted_at: str,
+    ) -> Submission:
+        """Record a submission (:meth:`Catalogue.record_submission`), a new revision
+        numbered above every product folder the project already has."""
+        return self.catalogue.record_submission(
+            project_id,
+            package_sha256,
+            ruleset_version,
+            profile,
+            verdict,
+            counts,
+            firm,
+            submitted_at,
+            floor=revision_floor(self.products_dir, check_project_id(project_id)),
+        )
+
+    def expect_products(self, project_id: str, revision: int, departments: list[str]) -> None:
+        """Record the departments a revision is to have products for, before publishing
+        the first: until each is published the revision is incomplete (verify-store)."""
+        for department in departments:
+            check_department(department)
+        if self.catalogue.revision(project_id, revision) is None:
+            raise LookupError(f"{project_id} has no revision {revision}: record it first")
+        self.catalogue.expect_products(project_id, revision, list(departments))
+
+    def record_failure(self, project_id: str, revision: int, department: str, reason: str) -> bool:
+        """Record that a product's publication failed; False if even that failed (the
+        disk or the catalogue is what failed: the revision stays incomplete regardless)."""
+        try:
+            self.catalogue.add_event(project_id, revision, department, "failed", reason[:2000])
+        except (OSError, sqlite3.Error) as exc:
+            log.error(
+                "cannot record the failed publication of %s r%d %s: %s",
+                project_id,
+                revision,
+                department,
+                exc,
+            )
+            return False
+        return True
+
+    def missing_products(self, project_id: str, revision: int) -> list[str]:
+        """The departments a revision is to have and has no visible product for."""
+        expected = self.catalogue.expected_products().get((project_id, revision), set())
+        have = {
+            p.department
+            for p in self.products(project_id=project_id)
+            if p.revision == revision and p.path.is_dir()
+        }
+        return sorted(expected - have)
 
     def latest_revision(self, project_id: str) -> int | None:
         """The project's highest revision number, or None."""
@@ -337,7 +445,7 @@ class Store:
         check_department(department)
         check_project_id(project_id)
         _check_revision(revision)
-        return self.products_dir / department / project_id / f"r{revision}"
+        return self.products_dir / department / folder_name(project_id) / f"r{revision}"
 
     def _product(self, record: ProductRecord) -> Product:
         return Product(
@@ -401,35 +509,97 @@ class Store:
         StoreError
             If something that is not a complete product occupies the product's place.
         """
+        return self.publish_product(department, project_id, revision, build).path
+
+    def publish_product(
+        self,
+        department: str,
+        project_id: str,
+        revision: int,
+        build: Callable[[Path], None],
+        *,
+        verify: bool = False,
+    ) -> Published:
+        """:meth:`publish`, saying what it did (:class:`Published`).
+
+        A product whose row says it was published and whose folder is gone (or, with
+        ``verify``, whose files no longer match their record) is rebuilt aside; the
+        rebuild replaces it only when its manifest is identical to the recorded one
+        (``repaired``), else nothing changes, ``unrepairable`` is recorded and
+        :class:`ProductDiffers` raised. A folder in the product's place that holds
+        another package's products is never adopted: ``refused`` is recorded and
+        :class:`ForeignProduct` raised.
+
+        Raises
+        ------
+        LookupError, ValueError, StoreError
+            As :meth:`publish`.
+        """
         target = self.product_path(department, project_id, revision)
-        record = self.catalogue.product(department, project_id, revision)
+        key = (department, project_id, revision)
+        record = self.catalogue.product(*key)
         if record is not None and record.status in VISIBLE_STATUSES and target.is_dir():
-            return target
-        if self.catalogue.revision(project_id, revision) is None:
+            damage = self._product_damage(target, key) if verify else []
+            if not damage:
+                return Published(target, "unchanged")
+        else:
+            damage = []
+        revision_row = self.catalogue.revision(project_id, revision)
+        if revision_row is None:
             raise LookupError(f"{project_id} has no revision {revision}: record it first")
+        recorded_manifest = record.manifest_sha256 if record is not None else None
 
         with temp_slot(self.tmp_dir, "publish") as work:
             work.mkdir(mode=WORK_DIR_MODE)
             build(work)
             _crash_point("publish:built")
+            renamed = escape_unsafe_names(work)
             files = _product_files(work)
             manifest_sha256 = write_manifest(work, {rel: d for rel, (d, _) in files.items()})
+            provenance_sha256 = write_provenance(
+                work, _provenance(department, revision_row, renamed)
+            )
             _crash_point("publish:manifest_written")
+            if recorded_manifest is not None and manifest_sha256 != recorded_manifest:
+                detail = (
+                    f"重建的成果与原发布的不同（校验清单 sha256 {manifest_sha256}，"
+                    f"原为 {recorded_manifest}）：未替换"
+                )
+                self.catalogue.add_event(project_id, revision, department, "unrepairable", detail)
+                raise ProductDiffers(f"{target}: {detail}")
             seal(work, include_root=False)  # the top must stay writable to be moved
             fsync_tree(work)
             _crash_point("publish:synced")
             makedirs_durably(target.parent)
             _crash_point("publish:parents_ready")
-            key = (department, project_id, revision)
+            action = "new" if record is None else "repaired"
             with self.catalogue.transaction() as conn:
-                record = Catalogue.product_in(conn, *key)
+                current = Catalogue.product_in(conn, *key)
+                if damage and os.path.lexists(target):
+                    self._set_aside(target)  # identical rebuild: the damaged one goes
                 if os.path.lexists(target):
                     # another process published it, or a crash left it without its row
-                    if record is None or record.status not in VISIBLE_STATUSES:
-                        adopt_product_in(conn, self.root, key, target)
+                    if current is None or current.status not in VISIBLE_STATUSES:
+                        try:
+                            adopt_product_in(conn, self.root, key, target)
+                        except ForeignProduct as exc:
+                            refused = str(exc)
+                        else:
+                            refused = ""
+                            action = "adopted"
+                    else:
+                        refused, action = "", "unchanged"
                 else:
+                    refused = ""
                     put_product_row_in(
-                        conn, self.root, key, target, files, manifest_sha256, "published"
+                        conn,
+                        self.root,
+                        key,
+                        target,
+                        files,
+                        manifest_sha256,
+                        "published",
+                        provenance_sha256,
                     )
                     _crash_point("publish:row_inserted")
                     os.rename(work, target)  # atomic; the target does not exist (checked
@@ -437,8 +607,28 @@ class Store:
                     fsync_dir(target.parent)
                     _crash_point("publish:parent_synced")
             _crash_point("publish:committed")
+        if refused:
+            self.catalogue.add_event(project_id, revision, department, "refused", refused)
+            raise ForeignProduct(refused)
+        if action == "repaired":
+            what = "损坏" if damage else "丢失"
+            self.catalogue.add_event(
+                project_id, revision, department, "repaired", f"{what}的成果已按原样重建"
+            )
         seal_top(target)
-        return target
+        return Published(target, action)
+
+    def _product_damage(self, folder: Path, key: tuple[str, str, int]) -> list[Damage]:
+        """What differs in a published product folder from its record."""
+        expected = self.catalogue.product_files(*key)
+        return compare_files(folder, expected, set(STORE_WRITTEN))
+
+    def _set_aside(self, target: Path) -> None:
+        """Move a damaged product folder into tmp/ (removed with the slot)."""
+        with temp_slot(self.tmp_dir, "damaged") as old:
+            os.chmod(target, 0o700)
+            os.rename(target, old)
+            fsync_dir(target.parent)
 
     @contextmanager
     def workspace(self, kind: str = "work") -> Iterator[Path]:
@@ -480,13 +670,97 @@ class Store:
         """
         return reconcile(self)
 
-    def verify_all(self) -> list[Damage]:
+    def verify_all(self) -> VerifyReport:
         """Re-hash every stored package and every published file against the record.
 
         Packages are checked against their names (their sha256) and, for folders, each
         file against the checksums recorded when it was stored; products against the
-        checksums recorded at publication, and their ``MANIFEST.sha256`` against its
-        recorded hash. Reports missing, changed, extra and unreadable things; changes
-        nothing. Temp work is not checked.
+        checksums recorded at publication, their ``MANIFEST.sha256`` against its
+        recorded hash and their ``PROVENANCE.json`` against their revision's package;
+        every revision against the products it was to have. Reports missing, changed,
+        extra, unreadable, incomplete and foreign things, with what was checked
+        (:class:`VerifyReport`); changes nothing. Temp work is not checked.
         """
         return verify_all(self)
+
+
+def _provenance(department: str, revision: Revision, renamed: dict[str, str]) -> dict[str, object]:
+    """The ``PROVENANCE.json`` fields of one product of ``revision``."""
+    fields: dict[str, object] = {
+        "format": 1,
+        "department": department,
+        "project_id": revision.project_id,
+        "revision": revision.revision,
+        "package_sha256": revision.package_sha256,
+        "ruleset_version": revision.ruleset_version,
+        "profile": revision.profile,
+        "verdict": revision.verdict,
+        "counts": revision.counts,
+        "firm": revision.firm,
+        "submitted_at": revision.submitted_at,
+    }
+    if renamed:  # names a manifest cannot carry, escaped: {published name: original}
+        fields["renamed"] = dict(sorted(renamed.items()))
+    return fields
+
+
+@dataclass
+class _AuditView:
+    """A store read for an audit only: its folders, and its catalogue if readable."""
+
+    root: Path
+    raw_dir: Path
+    products_dir: Path
+    tmp_dir: Path
+    catalogue: Catalogue | None
+
+
+def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
+    """``verify-store``: audit the store at ``root`` without writing to it.
+
+    Works on a read-only store (a backup copy) and on one whose catalogue is damaged or
+    gone (then that is damage, and the files are checked against what they carry). The
+    catalogue is read in place, read-only; when SQLite cannot do that (a WAL catalogue
+    in a folder it may not write), a private copy of it is read instead.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` is not a folder.
+    """
+    root = Path(root).absolute()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no store at {root}")
+    view = _AuditView(root, root / "raw", root / "products", root / "tmp", None)
+    read_only = not os.access(root, os.W_OK)
+    path = root / CATALOGUE_NAME
+    with tempfile.TemporaryDirectory(prefix="duoce-verify-") as scratch:
+        try:
+            view.catalogue = Catalogue.open_read_only(path)
+        except FileNotFoundError:
+            view.catalogue = None
+        except sqlite3.OperationalError:
+            view.catalogue = _catalogue_copy(path, Path(scratch))
+        except sqlite3.DatabaseError as exc:
+            log.warning("catalogue %s cannot be read: %s", path, exc)
+            view.catalogue = None
+        if not view.raw_dir.is_dir() or not view.products_dir.is_dir():
+            report = VerifyReport(read_only=read_only)
+            report.append(Damage(root, "missing", "成果库缺少 raw/ 或 products/ 目录"))
+            return report
+        return verify_all(view, read_only=read_only)
+
+
+def _catalogue_copy(path: Path, scratch: Path) -> Catalogue | None:
+    """A private copy of the catalogue (and its WAL) opened read-only, or None."""
+    for suffix in ("", "-wal"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, scratch / (CATALOGUE_NAME + suffix))
+    try:
+        with sqlite3.connect(scratch / CATALOGUE_NAME) as conn:  # replays the WAL copy
+            conn.execute("PRAGMA journal_mode = DELETE")
+        return Catalogue.open_read_only(scratch / CATALOGUE_NAME)
+    except sqlite3.DatabaseError as exc:
+        log.warning("catalogue %s cannot be read: %s", path, exc)
+        return None

@@ -209,7 +209,7 @@ def test_store_creates_layout_and_wal_catalogue(tmp_path: Path) -> None:
     }
     conn = sqlite3.connect(store.root / "catalogue.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
     conn.close()
 
 
