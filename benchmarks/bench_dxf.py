@@ -7,6 +7,12 @@ outline, an MTEXT 户号 with inline formatting, a TEXT, a CIRCLE per unit; one 
 has an arc side) in R2010, in R2000/GBK and as AutoCAD 2013 writes it (AC1027, ANSI_936
 header over UTF-8 text, CRLF, THUMBNAILIMAGE and ACDSDATA: ``sample_data/autocad.py``), and
 prints the best of ``repeat`` CPU times.
+
+``--mtext`` prints instead what one hostile MTEXT costs the plain-text conversion
+(:func:`parsers.mtext.plain_mtext`): an MTEXT of 80 000 formatting groups (1.2 MB) and of
+8 MB (issue 14), CPU and wall, beside ezdxf's ``fast_plain_mtext`` on smaller ones (it
+copies the rest of the content at every command: its time grows with the square of the
+size; 1.2 MB took it ~70 s).
 """
 
 from __future__ import annotations
@@ -67,11 +73,40 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+_GROUP = r"{\fArial;\C1;x}"  # 15 characters: one styled character, as CAD writes it
+
+
+def _timed(fn) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def mtext_figures() -> None:
+    """CPU and wall of one huge MTEXT's plain text: ours at 1.2 and 8 MB, ezdxf's on smaller."""
+    from ezdxf.tools.text import fast_plain_mtext
+
+    from parsers.mtext import plain_mtext
+
+    for groups in (80_000, 533_334):
+        text = _GROUP * groups
+        cpu, wall = _timed(lambda t=text: plain_mtext(t))
+        print(f"parsers.mtext     {groups:7d} groups {len(text) / 1e6:5.1f} MB  CPU {cpu:7.3f} s  wall {wall:7.3f} s")
+    for groups in (5_000, 10_000, 20_000):
+        text = _GROUP * groups
+        cpu, wall = _timed(lambda t=text: fast_plain_mtext(t))
+        print(f"ezdxf fast_plain  {groups:7d} groups {len(text) / 1e6:5.2f} MB  CPU {cpu:7.3f} s  wall {wall:7.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=7500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mtext", action="store_true", help="one huge MTEXT's plain text, 1.2 and 8 MB")
     args = parser.parse_args()
+    if args.mtext:
+        mtext_figures()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for version, encoding, autocad in (("R2010", None, False), ("R2000", "gbk", False), ("R2013", "gbk", True)):
             name = f"{version}-acad" if autocad else version

@@ -10,18 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from ezdxf.entities import DXFGraphic
-from ezdxf.tools.text import fast_plain_mtext, plain_text
 from geopandas.array import GeometryArray
 
 from parsers.bulge import arc_points, flatten, ocs_to_wcs
 from parsers.dxf_encoding import Decoder
+from parsers.mtext import plain_mtext, plain_text
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS, empty_frame
+
+if TYPE_CHECKING:  # ezdxf is imported only where a drawing is read with it
+    from ezdxf.entities import DXFGraphic
 
 CLOSE_TOLERANCE = 1e-9  # m: a last vertex this close to the first closes the ring
 NOT_FINITE = "坐标非数值"  # DXF-005 reasons for entities left out
@@ -253,12 +256,12 @@ _PLAIN_SAFE = re.compile(r"[\\{}%^\r\n]")
 
 
 def label_text(dxftype: str, raw: str) -> str:
-    """The plain text of a TEXT or MTEXT content (ezdxf's ``plain_text`` /
-    ``fast_plain_mtext``), stripped of surrounding white space. Shared by both readers."""
+    """The plain text of a TEXT or MTEXT content (:mod:`parsers.mtext`: what ezdxf's
+    ``plain_text`` / ``fast_plain_mtext`` give, in linear time), stripped of surrounding
+    white space. Shared by both readers."""
     if _PLAIN_SAFE.search(raw) is None:
-        return raw.strip()  # nothing to interpret: skip the character-by-character parsers
-    plain = fast_plain_mtext(raw, split=False) if dxftype == "MTEXT" else plain_text(raw)
-    return str(plain).strip()
+        return raw.strip()  # nothing to interpret
+    return (plain_mtext(raw) if dxftype == "MTEXT" else plain_text(raw)).strip()
 
 
 def _text(e, rows: Rows, handle: str, layer: str, decode: Decoder) -> bool:
