@@ -80,25 +80,56 @@ class Seeded:
 
 def seeded_package(out: Path, name: str, size: str = "S", model: ProjectModel | None = None, **options: Any) -> Seeded:
     """Write a sample package with exactly one seeded defect."""
+    return seeded_packages(out, [name], size, model, **options)[0]
+
+
+def seeded_packages(
+    out: Path, names: list[str], size: str = "S", model: ProjectModel | None = None, **options: Any
+) -> list[Seeded]:
+    """Write one sample package with every defect named (each once, in the order given).
+
+    The defects' own write options (a zip, a GBK drawing) apply; two defects that need
+    different values of one option, or an option given that a defect cannot work with,
+    raise ``ValueError``. One :class:`Seeded` per defect, all with the same ``path``.
+    """
     from sample_data.package import write
 
-    d = DEFECTS[name]
+    unknown = [n for n in names if n not in DEFECTS]
+    if unknown:
+        raise ValueError(f"unknown defect {', '.join(unknown)}")
+    defects = [DEFECTS[n] for n in dict.fromkeys(names)]
+    needs: dict[str, Any] = {}
+    for d in defects:
+        for key, value in d.write.items():
+            if needs.get(key, value) != value:
+                raise ValueError(f"{d.name} needs {key}={value!r}; another defect needs {needs[key]!r}")
+            needs[key] = value
+    for key, value in options.items():
+        if key in needs and needs[key] != value:
+            raise ValueError(f"a seeded defect needs {key}={needs[key]!r}, not {value!r}")
     model = model or build_model(size)
-    expect: dict[str, Any] = {}
-    if d.stage == "model":
-        expect.update(d.apply(model) or {})
+    expects: list[dict[str, Any]] = [{} for _ in defects]
+    for d, expect in zip(defects, expects, strict=True):
+        if d.stage == "model":
+            expect.update(d.apply(model) or {})
+
+    def hook(stage: Stage) -> Callable[[dict[str, bytes]], None]:
+        def run(files: dict[str, bytes]) -> None:
+            for d, expect in zip(defects, expects, strict=True):
+                if d.stage == stage:
+                    expect.update(d.apply(files, model) or {})
+
+        return run
+
     kwargs = {"report_format": "xlsx", "as_zip": False, "dxf_version": "R2010", "dxf_encoding": None}
-    kwargs.update(d.write)
     kwargs.update(options)
-    hooks = {}
-    if d.stage == "files":
-        hooks["before_manifest"] = lambda files: expect.update(d.apply(files, model) or {})
-    if d.stage == "final":
-        hooks["after_manifest"] = lambda files: expect.update(d.apply(files, model) or {})
-    path = write(model, Path(out), **kwargs, **hooks)
-    if d.stage == "written":
-        expect.update(d.apply(path, model) or {})
-    return Seeded(path, d, expect)
+    kwargs.update(needs)
+    path = write(model, Path(out), **kwargs, before_manifest=hook("files"), after_manifest=hook("final"))
+    for d, expect in zip(defects, expects, strict=True):
+        if d.stage == "written":
+            expect.update(d.apply(path, model) or {})
+    return [Seeded(path, d, expect) for d, expect in zip(defects, expects, strict=True)]
+
 
 
 _load()
