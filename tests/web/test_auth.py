@@ -105,3 +105,23 @@ def test_only_admins_reach_the_admin_page_and_create_people(web):
     bad = admin.post("/admin/people", data={"csrf_token": csrf, "org_id": org_id, "username": "firm_d",
                                            "password": PASSWORD, "role": "analyst"})
     assert bad.status_code == 400 and "分析人员" in bad.text
+
+
+def test_admin_cli_makes_orgs_people_and_tokens(tmp_path):
+    from typer.testing import CliRunner
+
+    from interfaces.web.admin_cli import admin_app
+
+    store = ["--store", str(tmp_path / "store")]
+    run = CliRunner().invoke
+    assert run(admin_app, ["org", "add", "档案馆", "--kind", "department", "--department", "archive", *store]).exit_code == 0
+    assert run(admin_app, ["org", "add", "档案馆", "--kind", "department", "--department", "archive", *store]).exit_code == 1
+    assert run(admin_app, ["org", "add", "无部门", "--kind", "department", *store]).exit_code == 1
+    short = run(admin_app, ["user", "add", "arc", "--org", "档案馆", "--password-stdin", *store], input="short\n")
+    assert short.exit_code == 1 and "至少" in short.output
+    made = run(admin_app, ["user", "add", "arc", "--org", "档案馆", "--analyst", "--password-stdin", *store],
+               input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    token = run(admin_app, ["token", "add", "arc", *store])
+    assert token.exit_code == 0 and token.output.strip().startswith("dct_")
+    assert run(admin_app, ["token", "add", "nobody", *store]).exit_code == 1

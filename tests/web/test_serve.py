@@ -31,8 +31,9 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     store = tmp_path_factory.mktemp("serve") / "store"
     env = {**os.environ, "DUOCE_WEB_SECRET": "serve-test", "NO_PROXY": "*"}
-    from interfaces.web.admin_cli import admin_app  # noqa: F401 - the same code as `duoce admin`
     from typer.testing import CliRunner
+
+    from interfaces.web.admin_cli import admin_app  # the same code as `duoce admin`
 
     runner = CliRunner()
     for args, stdin in ((["org", "add", "甲测绘", "--kind", "firm"], None),
