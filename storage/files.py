@@ -110,10 +110,10 @@ def folder_name(project_id: str) -> str:
 
 def ascii_key(value: str, limit: int = 40) -> str:
     """A lower-case ``[a-z0-9-]`` key naming ``value`` (a Prefect artifact key, a tag):
-    its ASCII letters and digits, and 10 hex of its sha256 whenever anything was dropped
-    or changed, so that different values never share a key."""
+    its ASCII letters and digits lower-cased, and 10 hex of its sha256 whenever anything
+    else was dropped or changed, so that values differing beyond case never share a key."""
     kept = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:limit].strip("-")
-    if kept == value and kept:
+    if kept == value.lower() and kept:  # an ASCII id: only its case folded
         return kept
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"{kept}-{digest}" if kept else digest

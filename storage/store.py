@@ -720,8 +720,10 @@ def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
 
     Works on a read-only store (a backup copy) and on one whose catalogue is damaged or
     gone (then that is damage, and the files are checked against what they carry). The
-    catalogue is read in place, read-only; when SQLite cannot do that (a WAL catalogue
-    in a folder it may not write), a private copy of it is read instead.
+    catalogue of a writable store is read in place, read-only; that of a read-only store
+    (no write bit on its folder), or one SQLite cannot open in place, is read from a
+    private copy in the temp folder: nothing in the store is written, not even the
+    ``-shm`` file SQLite keeps beside a WAL database.
 
     Raises
     ------
@@ -732,11 +734,15 @@ def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
     if not root.is_dir():
         raise FileNotFoundError(f"no store at {root}")
     view = _AuditView(root, root / "raw", root / "products", root / "tmp", None)
-    read_only = not os.access(root, os.W_OK)
+    # read-only: no write bit on the folder (root may write anyway; it is not asked to)
+    read_only = not (os.stat(root).st_mode & 0o222) or not os.access(root, os.W_OK)
     path = root / CATALOGUE_NAME
     with tempfile.TemporaryDirectory(prefix="duoce-verify-") as scratch:
         try:
-            view.catalogue = Catalogue.open_read_only(path)
+            if read_only:  # SQLite would need to create -shm beside it: read a copy
+                view.catalogue = _catalogue_copy(path, Path(scratch))
+            else:
+                view.catalogue = Catalogue.open_read_only(path)
         except FileNotFoundError:
             view.catalogue = None
         except sqlite3.OperationalError:
@@ -753,6 +759,8 @@ def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
 
 def _catalogue_copy(path: Path, scratch: Path) -> Catalogue | None:
     """A private copy of the catalogue (and its WAL) opened read-only, or None."""
+    if not path.is_file():
+        return None
     for suffix in ("", "-wal"):
         source = path.with_name(path.name + suffix)
         if source.exists():
