@@ -151,7 +151,7 @@ class ZhGroup(_Chinese, TyperGroup):
         except _click.exceptions.ClickException as exc:
             show_usage_error(exc)
             sys.exit(exc.exit_code)
-        except _click.exceptions.Abort:
+        except typer.Abort:
             err.print("[red]已中止。[/red]")
             sys.exit(1)
         except EnvironmentProblem as exc:
@@ -177,7 +177,7 @@ _ENGLISH_USAGE = (  # the messages the vendored click raises as plain text
     (re.compile(r"Option '(.+)' requires (\d+) arguments\.?"), "选项 {0} 需要 {1} 个值"),
     (re.compile(r"No such command '(.+)'\.?"), "没有命令 {0}"),
     (re.compile(r"Missing command\.?"), "缺少命令"),
-    (re.compile(r"Got unexpected extra arguments? \((.*)\)"), "多余的参数：{0}"),
+    (re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)"), "多余的参数：{0}"),
     (re.compile(r"Option '(.+)' does not take a value\.?"), "选项 {0} 不接受值"),
 )
 
