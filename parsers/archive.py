@@ -46,7 +46,7 @@ from pathlib import Path
 from parsers.hashing import file_sha256 as sha256_file
 from parsers.hashing import listing_sha256, tree_sha256
 from schemas.catalogue import make
-from schemas.file_names import decode_name, readable_name
+from schemas.file_names import decode_name, readable_name, unsafe_char
 from schemas.findings import Finding, Place
 from schemas.profile import Limits
 
@@ -93,6 +93,11 @@ _R = {
     "same_name": "文件名解码后与另一文件相同",
     "conflict": "与其他条目的路径冲突",
     "bad_name": "文件名无效",
+    "hard_link": "硬链接（与包外文件共用内容）",
+    "outside": "位于成果包之外（挂载的其他文件系统）",
+    "unsafe_char": "名称含无法保存或发布的字符 {char}（控制字符、双向文字控制符或 \\ : * ? \" < > |）",
+    "long_path": "路径过长（{size} 字节，上限 {limit} 字节）",
+    "long_name": "名称过长（{size} 字节，上限 {limit} 字节）",
     "entries": "条目数 {count} 超过上限 {limit}",
     "entries_over": "文件数超过上限 {limit}",
     "total": "解压后总大小超过上限 {limit} 字节",
@@ -204,7 +209,7 @@ def _open_directory(source: Path, limits: Limits) -> Opened:
     out = Opened(root=root, kind="dir")
     total = 0
     count = 0
-    for rel, entry in _walk(root, out):
+    for rel, entry in _walk(root, out, limits):
         if out.truncated:  # over a limit: list the rest as not made available, read nothing
             out.skipped.add(rel)
             continue
@@ -264,13 +269,44 @@ def _single_top_folder(source: Path) -> Path:
     return source
 
 
-def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
+def name_problem(rel: str, limits: Limits) -> str | None:
+    """Why a package-relative path cannot be stored or published (a PKG-006 reason): a
+    name holding a character :func:`schemas.file_names.unsafe_char` refuses (``\\``, a
+    line break, a control or bidirectional character …), a name longer than
+    ``max_name_bytes`` or a path longer than ``max_path_bytes`` (UTF-8 bytes)."""
+    bad = next((c for c in rel if c != "/" and unsafe_char(c)), None)
+    if bad is not None:
+        return _R["unsafe_char"].format(char=f"U+{ord(bad):04X}")
+    size = len(rel.encode("utf-8", "surrogateescape"))
+    if size > limits.max_path_bytes:
+        return _R["long_path"].format(size=size, limit=limits.max_path_bytes)
+    longest = max((len(p.encode("utf-8", "surrogateescape")) for p in rel.split("/")), default=0)
+    if longest > limits.max_name_bytes:
+        return _R["long_name"].format(size=longest, limit=limits.max_name_bytes)
+    return None
+
+
+def _shown(rel: str) -> str:
+    """A path fit to print in a finding: at most 300 characters, line breaks escaped."""
+    text = rel if len(rel) <= 300 else rel[:150] + "…" + rel[-150:]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _walk(root: Path, out: Opened, limits: Limits) -> Iterable[tuple[str, os.DirEntry]]:
     """Regular files under ``root`` (sorted, links not followed); others become PKG-006.
 
     Paths are package-relative, each name read by :func:`readable_name`; the paths whose
     names on disk differ go into ``out.disk_names``. A file whose path reads the same as
-    one already listed is PKG-006.
+    one already listed is PKG-006, and so is a hard link (a file with more than one link
+    may be a file outside the package), a file on another file system (a mount inside
+    the folder) and a name that cannot be stored or published (:func:`name_problem`).
     """
+    try:
+        device = os.stat(root).st_dev
+    except OSError:
+        device = None
     stack: list[tuple[str, str, str]] = [(str(root), "", "")]
     listed: set[str] = set()
     while stack:
@@ -292,11 +328,23 @@ def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
                 continue
             rel = prefix + (readable_name(e.name) or e.name)
             disk_rel = disk_prefix + e.name
+            problem = name_problem(rel, limits)
+            if problem is not None:
+                shown = _shown(rel)
+                out.findings.append(make("PKG-006", Place(file=shown), path=shown, reason=problem))
+                out.skipped.add(rel)
+                continue
             if e.is_symlink():
                 out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=_R["link"]))
                 out.skipped.add(rel)
+            elif device is not None and _outside(e, device):
+                out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=_R["outside"]))
+                out.skipped.add(rel)
             elif e.is_dir(follow_symlinks=False):
                 subdirs.append((e.path, rel + "/", disk_rel + "/"))
+            elif e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_nlink > 1:
+                out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=_R["hard_link"]))
+                out.skipped.add(rel)
             elif e.is_file(follow_symlinks=False):
                 if rel in listed:
                     out.findings.append(
@@ -312,6 +360,14 @@ def _walk(root: Path, out: Opened) -> Iterable[tuple[str, os.DirEntry]]:
                 out.findings.append(make("PKG-006", Place(file=rel), path=rel, reason=reason))
                 out.skipped.add(rel)
         stack.extend(reversed(subdirs))
+
+
+def _outside(entry: os.DirEntry, device: int) -> bool:
+    """Whether an entry lies on another file system than the package's folder."""
+    try:
+        return entry.stat(follow_symlinks=False).st_dev != device
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- zip
@@ -365,7 +421,7 @@ def _extract(zf: zipfile.ZipFile, workdir: Path, limits: Limits) -> Opened:
         out.truncated = True
         return out
 
-    entries = _safe_entries(infos, out)
+    entries = _safe_entries(infos, out, limits)
     encrypted = [e for e in entries if e.info.flag_bits & 0x1]
     if entries and len(encrypted) == len(entries):
         out.findings.append(make("PKG-001", Place(), reason=_R["encrypted"]))
@@ -442,7 +498,7 @@ def _extract(zf: zipfile.ZipFile, workdir: Path, limits: Limits) -> Opened:
     return out
 
 
-def _safe_entries(infos: list[zipfile.ZipInfo], out: Opened) -> list[_Entry]:
+def _safe_entries(infos: list[zipfile.ZipInfo], out: Opened, limits: Limits) -> list[_Entry]:
     """File entries with safe, decoded, normalised names; the rest become PKG-006."""
     safe: list[_Entry] = []
     seen: set[str] = set()  # file paths kept
@@ -453,7 +509,9 @@ def _safe_entries(infos: list[zipfile.ZipInfo], out: Opened) -> list[_Entry]:
         raw_parts = name.replace("\\", "/").split("/")
         parts = [p for p in raw_parts if p not in ("", ".")]
         rel = "/".join(parts)
-        reason = _unsafe_path(name, raw_parts)
+        reason = _unsafe_path(name, raw_parts) or (name_problem(rel, limits) if rel else None)
+        if reason is not None and "\x00" not in name:
+            name = _shown(name)  # escapes only what cannot be printed
         if reason is None and mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             reason = _special_reason(mode)
             if rel:

@@ -17,6 +17,7 @@ encrypted, a link, beyond a size limit) is never reported as missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ _R = {
     "not_object": "的内容应为 JSON 对象",
     "no_key": "缺少字段 {key}",
     "not_str": "字段 {key} 应为非空字符串",
-    "bad_id": '字段 project_id 不能用作目录名（不得含 / \\ : * ? " < > | 或控制字符，首尾不得有空白，不得以 . 开头，不超过 200 字节）',
+    "bad_id": '字段 project_id 不能用作目录名（不得含 / \\ : * ? " < > |、控制字符或双向文字控制符，不得是 CON、NUL 等 Windows 保留名，首尾不得有空白，不得以 . 开头，不超过 200 字节）',
     "version": '字段 spec_version 应为 "1"，实为 {value}',
     "files_not_list": "字段 files 应为列表",
     "entry_not_object": "files 第 {n} 项应为含 path 与 sha256 的对象",
@@ -62,6 +63,8 @@ _R = {
     "path_backslash": "列出的路径 {path} 应以 / 分隔",
     "path_malformed": "列出的路径 {path} 格式不规范",
     "path_duplicate": "重复列出路径 {path}",
+    "key_duplicate": "字段 {key} 重复出现（JSON 对象的键不得重复）",
+    "created": "字段 created 应为带时区的 ISO 8601 日期时间（如 2022-05-06T10:00:00+08:00），实为 {value}",
 }
 _PART = {
     "report": "报表 report.xlsx（或 report/<工作表名>.csv）",
@@ -309,8 +312,9 @@ def _load(opened: Opened, findings: list[Finding]) -> dict | None:
     except UnicodeDecodeError:
         findings.append(_pkg002(_R["not_utf8"]))
         return None
+    duplicates: list[str] = []
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_pairs(duplicates))
     except json.JSONDecodeError as exc:
         findings.append(
             _pkg002(_R["not_json"].format(line=exc.lineno, col=exc.colno, error=exc.msg))
@@ -322,7 +326,41 @@ def _load(opened: Opened, findings: list[Finding]) -> dict | None:
     if not isinstance(value, dict):
         findings.append(_pkg002(_R["not_object"]))
         return None
+    for key in dict.fromkeys(duplicates):
+        findings.append(_pkg002(_R["key_duplicate"].format(key=json.dumps(key, ensure_ascii=False)[:200]), key=key[:200]))
     return value
+
+
+def _pairs(duplicates: list[str]) -> Any:
+    """An ``object_pairs_hook`` that builds the object as json does (the last value of a key
+    wins) and notes every key given twice in one object."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    duplicates.append(key)
+                seen.add(key)
+        return out
+
+    return hook
+
+
+def created_ok(value: str) -> bool:
+    """Whether ``created`` is an ISO 8601 date and time with its offset
+    (``2022-05-06T10:00:00+08:00``), or a date alone (``2022-05-06``)."""
+    if len(value) > 64:
+        return False
+    try:
+        if len(value) == 10:
+            dt.date.fromisoformat(value)
+            return True
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return stamp.tzinfo is not None
 
 
 def _check_schema(
@@ -348,6 +386,9 @@ def _check_schema(
             findings.append(_pkg002(_R["not_str"].format(key=key), key=key))
         elif key == "project_id" and not project_id_ok(manifest[key]):
             findings.append(_pkg002(_R["bad_id"], key=key))
+        elif key == "created" and not created_ok(manifest[key]):
+            value = json.dumps(manifest[key][:64], ensure_ascii=False)
+            findings.append(_pkg002(_R["created"].format(value=value), key=key))
     if "files" not in manifest:
         findings.append(_pkg002(_R["no_key"].format(key="files"), key="files"))
         return None

@@ -1,19 +1,40 @@
-"""Bound a workbook before a reader opens it: the sizes its zip declares, and the used
-range of each sheet, judged without building any sheet.
+"""Bound a workbook before a reader opens it: the sizes its zip declares, and the rectangle
+calamine would allocate for each sheet, judged without building any sheet.
 
 calamine allocates the whole used rectangle of a sheet (three cells at A1, XFD1 and A30000
-cost 15 GB), so a sheet whose range is larger than :data:`MAX_SHEET_CELLS` is never handed
-to it. The workbook's own zip is held to the package limits (:func:`parsers.archive.declared_excess`).
+cost 15 GB), so a sheet whose rectangle is larger than the profile's ``max_sheet_cells`` is
+never handed to it. The workbook's own zip is held to the package limits
+(:func:`parsers.archive.declared_excess`).
+
+How calamine (0.9 of python-calamine) places a cell, and so how it is judged here:
+
+* the sheet's XML is read by an XML parser (quick-xml, empty elements expanded): here by
+  expat, so quoting (``r='A1'``), white space around ``=`` and before an attribute, and
+  character references are read as any XML parser reads them — never by a pattern;
+* a cell is ``<c>`` under any prefix; its position is its attribute named exactly ``r``
+  (a prefixed ``x:r`` is not it), read as letters then digits, either case, leading zeros
+  allowed; without ``r`` a cell follows the one before it in its row, a row without
+  ``r`` the row before it;
+* the rectangle runs from the first cell's row to the last cell's row (calamine assumes
+  rows in order: rows out of order make it wrap round and ask for 2^32 rows), and over
+  the columns of all cells; ``<dimension ref>`` is only a capacity hint below 100 000;
+* the sheet's part is found through ``xl/_rels/workbook.xml.rels``, zip names compared
+  without regard to case.
+
+Anything this reading cannot be sure of is refused, never waved through: a sheet whose XML
+expat rejects (calamine is more lenient), a reference that is not letters then digits or
+is beyond Excel's 1 048 576 rows × 16 384 columns, rows out of order, more cell elements
+than the limit allows, a DOCTYPE. The scan stops as soon as a sheet is judged, so it costs
+at most ``max_sheet_cells`` cells' worth of parsing.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
-from xml.etree import ElementTree
+from xml.parsers import expat
 
 from parsers.archive import declared_excess
 from parsers.manifest import REPORT_XLSX
@@ -21,17 +42,28 @@ from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.profile import Limits
 
-MAX_SHEET_CELLS = 20_000_000  # calamine holds ~32 bytes per cell of the used rectangle
+MAX_SHEET_CELLS = Limits().max_sheet_cells  # the default; the profile's limit is what is used
 MAX_PART_BYTES = 1 << 30  # declared size of one XML part of the workbook, or of a CSV file
+EXCEL_ROWS = 1_048_576
+EXCEL_COLS = 16_384
+ELEMENTS_PER_CELL = 8  # elements a scan may meet per allowed cell (c, v, is, t, r, rPr …)
+_READ = 1 << 20
 
 UNREADABLE = "report.xlsx（无法读取：{reason}）"
 WHY = {
     "ole": "实为 XLS（Excel 97-2003）格式或已加密的工作簿，请另存为 xlsx",
     "text": "实为文本文件（如 CSV），不是 xlsx",
     "not_zip": "不是 xlsx 文件",
-    "too_big": "范围过大（{rows} 行 × {cols} 列）",
+    "too_big": "范围过大（{rows} 行 × {cols} 列，超过上限 {limit} 个单元格）",
     "part_big": "内部文件 {part} 过大",
     "file_big": "文件过大（超过 {limit} 字节）",
+    "bad_ref": "单元格位置 {ref} 无效（应为列字母加行号，且不超过 XFD1048576）",
+    "disorder": "行的顺序颠倒（第 {row} 行出现在第 {before} 行之后）",
+    "too_many": "单元格或元素过多（超过上限 {limit} 个单元格）",
+    "xml": "XML 格式错误（{error}）",
+    "dtd": "含 DTD 声明",
+    "structure": "工作簿结构无法解析（{error}）",
+    "name_space": "工作表「{name}」名称含空白，无法与读取器的名称对应",
 }
 # PKG-007 reasons for a workbook over the package limits, by :class:`parsers.archive.Excess`
 _OVER = {
@@ -60,12 +92,12 @@ def sniff_not_xlsx(path: Any) -> str | None:
 
 
 def preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None]:
-    """Sheets too large to hand to calamine: sheet name -> reason; or the one finding
-    (PKG-007 over the limits, PKG-008 unreadable) that refuses the whole workbook.
+    """Sheets too large (or too doubtful) to hand to calamine: sheet name -> reason; or the
+    one finding (PKG-007 over the limits, PKG-008 unreadable) that refuses the whole workbook.
 
     Judges the sizes the zip declares, reads the workbook's own XML (sheet name -> part),
-    then scans each sheet's XML for the bounding box of the cells holding a value,
-    without building the sheet.
+    then parses each sheet's XML for the rectangle calamine would allocate, without
+    building the sheet (see the module notes).
     """
     place = Place(file=REPORT_XLSX)
 
@@ -81,22 +113,49 @@ def preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None
         over = _over_limits(zf.infolist(), limits)
         if over:
             return {}, make("PKG-007", place, reason=over)
-        names = set(zf.namelist())
         for info in zf.infolist():
             if info.file_size > MAX_PART_BYTES:
                 return {}, unreadable(WHY["part_big"].format(part=info.filename))
         try:
-            sheets = _sheet_parts(zf, names)
-        except (ElementTree.ParseError, KeyError, ValueError):
-            return {}, None  # leave the diagnosis to calamine
-        for name, part in sheets.items():
-            try:
-                rows, cols = _extent(zf, part)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-                continue  # calamine will say what is wrong
-            if rows * cols > MAX_SHEET_CELLS:
-                out[name] = WHY["too_big"].format(rows=rows, cols=cols)
+            sheets = _sheet_parts(zf)
+        except _Refused as exc:
+            return {}, unreadable(WHY["structure"].format(error=exc.reason))
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            return {}, unreadable(WHY["structure"].format(error=describe(exc)))
+        judged: dict[str, str | None] = {}
+        for name, parts in sheets:
+            reasons = [_judge_part(zf, part, limits, judged) for part in parts]
+            reason = next((r for r in reasons if r), None)
+            if reason is None:
+                continue
+            if " " in name:  # expat normalises white space in a name; calamine does not
+                return {}, unreadable(WHY["name_space"].format(name=name) + "；" + reason)
+            out.setdefault(name, reason)
     return out, None
+
+
+class _Refused(Exception):
+    """Internal: a part cannot be judged safely; ``reason`` says why (Chinese)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _judge_part(zf: zipfile.ZipFile, part: str, limits: Limits, judged: dict[str, str | None]) -> str | None:
+    if part not in judged:
+        try:
+            rows, cols = _extent(zf, part, limits.max_sheet_cells)
+            judged[part] = (
+                WHY["too_big"].format(rows=rows, cols=cols, limit=limits.max_sheet_cells)
+                if rows * cols > limits.max_sheet_cells
+                else None
+            )
+        except _Refused as exc:
+            judged[part] = exc.reason
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            judged[part] = describe(exc)  # calamine could not read it either
+    return judged[part]
 
 
 def _over_limits(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
@@ -109,92 +168,188 @@ def _over_limits(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
     return _OVER[excess.kind].format(path=excess.path, limit=excess.limit)
 
 
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# --------------------------------------------------------------------------- the workbook
 
 
-def _sheet_parts(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
-    """Sheet name -> zip part of its XML, from workbook.xml and its relationships."""
-    wb_part = "xl/workbook.xml"
-    rels_part = "xl/_rels/workbook.xml.rels"
-    if wb_part not in names or rels_part not in names:
-        return {}
-    targets: dict[str | None, str] = {}
-    for rel in ElementTree.fromstring(zf.read(rels_part)):
-        target = rel.get("Target", "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-        targets[rel.get("Id")] = part
-    out: dict[str, str] = {}
-    for el in ElementTree.fromstring(zf.read(wb_part)).iter():
-        if el.tag.rsplit("}", 1)[-1] == "sheet":
-            found = targets.get(el.get(_NS_REL))
-            if found in names:
-                out[el.get("name", "")] = found
+def _member(zf: zipfile.ZipFile, name: str) -> str | None:
+    """The zip member calamine opens for ``name``: compared without regard to ASCII case."""
+    want = name.lower()
+    for info in zf.infolist():
+        if info.filename.lower() == want:
+            return info.filename
+    return None
+
+
+def _elements(zf: zipfile.ZipFile, part: str, max_elements: int) -> list[tuple[str, dict[str, str]]]:
+    """Every element of a small XML part (workbook, relationships): raw name, attributes."""
+    found: list[tuple[str, dict[str, str]]] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if len(found) >= max_elements:
+            raise _Refused(WHY["too_many"].format(limit=max_elements))
+        found.append((name, attrs))
+
+    _parse(zf, part, start, None)
+    return found
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> list[tuple[str, list[str]]]:
+    """Each sheet's name with the zip parts calamine may read for it (from workbook.xml and
+    its relationships; every plausible reading of a target, so that none is missed)."""
+    wb_part = _member(zf, "xl/workbook.xml")
+    rels_part = _member(zf, "xl/_rels/workbook.xml.rels")
+    if wb_part is None or rels_part is None:
+        return []  # calamine cannot find the sheets either
+    targets: dict[str, list[str]] = {}
+    for name, attrs in _elements(zf, rels_part, 100_000):
+        if _local(name) == "Relationship" and "Id" in attrs:
+            targets[attrs["Id"]] = _candidates(attrs.get("Target", ""))
+    out: list[tuple[str, list[str]]] = []
+    for name, attrs in _elements(zf, wb_part, 100_000):
+        if _local(name) != "sheet":
+            continue
+        parts: list[str] = []
+        for key, value in attrs.items():  # r:id under whatever prefix
+            if _local(key) == "id":
+                for candidate in targets.get(value, []):
+                    member = _member(zf, candidate)
+                    if member is not None and member not in parts:
+                        parts.append(member)
+        if parts:
+            out.append((attrs.get("name", ""), parts))
     return out
 
 
-# cell references (``r="B7"``; row tags carry digits only), and cell tags of any kind
-_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
-_TOKEN = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
-_REF_ATTR = re.compile(rb'\sr="([A-Z]{0,3})([0-9]{0,7})"')
+def _candidates(target: str) -> list[str]:
+    if target.startswith("/"):
+        return [target[1:]]
+    found = [posixpath.normpath("xl/" + target), "xl/" + target, target]
+    return list(dict.fromkeys(found))
+
+
+def _local(name: str) -> str:
+    return name.rsplit(":", 1)[-1]
+
+
+# --------------------------------------------------------------------------- one sheet
 
 
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
-    """The part's bytes in large pieces, each cut just before a tag."""
-    tail = b""
     with zf.open(part) as fh:
-        while True:
-            chunk = fh.read(1 << 22)
-            buf = tail + chunk
-            if not chunk:
-                if buf:
-                    yield buf
-                return
-            cut = buf.rfind(b"<")
-            body, tail = (buf[:cut], buf[cut:]) if cut > 0 else (buf, b"")
-            yield body
+        while chunk := fh.read(_READ):
+            yield chunk
 
 
-def _extent(zf: zipfile.ZipFile, part: str) -> tuple[int, int]:
-    """Rows and columns of the bounding box of a sheet's cells (an upper bound).
+def _parse(zf: zipfile.ZipFile, part: str, start: Any, end: Any) -> None:
+    """Run expat (no namespace processing: names as written) over a part; refuse a DTD."""
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
 
-    Fast path: every cell carries its reference. Cells placed by position (no ``r``,
-    allowed by OOXML) need a second, sequential pass. Cells without a value count too,
-    which only makes the bound safer.
+    def doctype(*_args: object) -> None:
+        raise _Refused(WHY["dtd"])
+
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        for chunk in _chunks(zf, part):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise _Refused(WHY["xml"].format(error=expat.errors.messages.get(exc.code, str(exc)))) from None
+
+
+def _extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
+    """Rows and columns of the rectangle calamine would allocate for a sheet (an upper
+    bound: cells without a value count too); raises :class:`_Refused` when it cannot say.
+
+    Positions follow calamine's cell reader (0-based inside): only what lies in
+    ``<sheetData>`` counts; ``<row r>`` sets the row and the end of a row moves to the next
+    row and to the first column; a cell's ``r`` sets its place and the column, a cell
+    without one takes the current row and column; the column then moves on by one.
+    Elements inside a cell are its value (a ``row`` or ``c`` there places nothing).
     """
-    max_row = max_col = 0
-    unplaced = 0
-    for body in _chunks(zf, part):
-        refs = _REF.findall(body)
-        if refs:
-            cols, rows = {r[0] for r in refs}, {r[1] for r in refs}
-            max_col = max(max_col, max(_column_number(c) for c in cols))
-            max_row = max(max_row, int(max(rows, key=lambda b: (len(b), b))))
-        tags = body.count(b"<c ") + body.count(b"<c>")
-        if b":c" in body:  # namespace-prefixed tags (rare)
-            tags += body.count(b":c ") + body.count(b":c>")
-        unplaced += tags - len(refs)
-    if unplaced <= 0:
-        return max_row, max_col
-    max_row = max_col = row = col = 0
-    for body in _chunks(zf, part):
-        for m in _TOKEN.finditer(body):
-            ref = _REF_ATTR.search(m.group(2))
-            if m.group(1) == b"row":
-                row = int(ref.group(2)) if ref and ref.group(2) else row + 1
-                col = 0
-                continue
-            col = _column_number(ref.group(1)) if ref and ref.group(1) else col + 1
-            if ref and ref.group(2):
-                row = int(ref.group(2))
-            max_row, max_col = max(max_row, row), max(max_col, col)
-    return max_row, max_col
+    s = {"data": False, "cell": False, "row": 0, "col": 0, "rows": 0, "cols": 0, "cells": 0, "elements": 0}
+    max_elements = max_cells * ELEMENTS_PER_CELL + 10_000
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        s["elements"] += 1
+        if s["elements"] > max_elements:
+            raise _Refused(WHY["too_many"].format(limit=max_cells))
+        local = _local(name)
+        if local == "sheetData":
+            s["data"] = True
+        if not s["data"] or s["cell"]:
+            return
+        if local == "row":
+            ref = attrs.get("r")
+            if ref is not None:
+                row = _row_number(ref)
+                if row is None:
+                    raise _Refused(WHY["bad_ref"].format(ref=ref[:40]))
+                s["row"] = row - 1
+        elif local == "c":
+            s["cell"] = True
+            s["cells"] += 1
+            if s["cells"] > max_cells:
+                raise _Refused(WHY["too_many"].format(limit=max_cells))
+            ref = attrs.get("r")
+            if ref is not None:
+                place = _cell_place(ref)
+                if place is None:
+                    raise _Refused(WHY["bad_ref"].format(ref=ref[:40]))
+                row, col = place[0] - 1, place[1] - 1
+                s["col"] = col
+            else:
+                row, col = s["row"], s["col"]
+                if row >= EXCEL_ROWS or col >= EXCEL_COLS:
+                    raise _Refused(WHY["bad_ref"].format(ref=f"R{row + 1}C{col + 1}"))
+            s["col"] += 1
+            if row + 1 < s["rows"]:
+                raise _Refused(WHY["disorder"].format(row=row + 1, before=s["rows"]))
+            s["rows"] = max(s["rows"], row + 1)
+            s["cols"] = max(s["cols"], col + 1)
+
+    def end(name: str) -> None:
+        local = _local(name)
+        if local == "c":
+            s["cell"] = False
+        elif local == "row" and s["data"] and not s["cell"]:
+            s["row"] += 1
+            s["col"] = 0
+        elif local == "sheetData":
+            s["data"] = False
+
+    _parse(zf, part, start, end)
+    return s["rows"], s["cols"]
 
 
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n
+def _row_number(ref: str) -> int | None:
+    """A row's ``r`` (1-based), or None when calamine could not read it or it is out of range."""
+    if not ref.isascii() or not ref.isdigit() or len(ref) > 9:
+        return None
+    row = int(ref)
+    return row if 1 <= row <= EXCEL_ROWS else None
+
+
+def _cell_place(ref: str) -> tuple[int, int] | None:
+    """A cell's ``r`` as (row, column), both 1-based: letters (either case) then digits
+    (leading zeros allowed), as calamine reads it; None when not so or out of range."""
+    if not ref.isascii() or not ref.isalnum():
+        return None
+    i = 0
+    while i < len(ref) and ref[i].isalpha():
+        i += 1
+    letters, digits = ref[:i], ref[i:]
+    if not letters or not digits.isdigit() or len(letters) > 3 or len(digits) > 9:
+        return None
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ord(ch) - 64)
+    row = int(digits)
+    if not (1 <= row <= EXCEL_ROWS and 1 <= col <= EXCEL_COLS):
+        return None
+    return row, col
 
 
 def describe(exc: BaseException) -> str:

@@ -9,12 +9,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from schemas.catalogue import RULESET_VERSION
+from schemas.catalogue import CATALOGUE, RULESET_VERSION, make
 from schemas.context import Context
 from schemas.crs import Zone, check_crs
 from schemas.drawings import FloorPlan, Geometry, drawing_geometry, floor_geometry, lost_entities
 from schemas.envelope import check_envelope
-from schemas.findings import Finding, count_by_severity
+from schemas.findings import Finding, Place, count_by_severity
+from schemas.labels import refuse_long_labels
 from schemas.package import Package
 from schemas.profile import Profile
 from schemas.rules import cadastral, cross, planning
@@ -96,8 +97,10 @@ class Steps:
         )
 
     def settle(self) -> list[Finding]:
-        """The drawings, read meanwhile in worker processes (``parsers.pool``)."""
-        return self.pkg.settle()
+        """The drawings, read meanwhile in worker processes (``parsers.pool``); a label
+        longer than the profile's limit is refused there (DXF-005) and read no further."""
+        settled = self.pkg.settle()
+        return settled + refuse_long_labels(self.pkg, self.profile.limits.max_label_chars)
 
     def judge(self, tables: Tables) -> tuple[Zone, Geometry, list[Finding]]:
         """The envelope, the CRS, and the site and parcel models (no floor plans yet)."""
@@ -148,6 +151,25 @@ def apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:
     return out
 
 
+def cap_findings(findings: list[Finding], per_code: int) -> list[Finding]:
+    """At most ``per_code`` findings of each code (the first, in the order given), and for
+    each code over it one PKG-011 (info: it never changes the verdict, which the findings
+    listed already decide) saying how many more were not listed. One pass, linear."""
+    if per_code <= 0 or len(findings) <= per_code:
+        return findings
+    seen: dict[str, int] = {}
+    kept: list[Finding] = []
+    for f in findings:
+        n = seen[f.code] = seen.get(f.code, 0) + 1
+        if n <= per_code:
+            kept.append(f)
+    for code, n in seen.items():
+        if n > per_code:
+            title = CATALOGUE[code].title if code in CATALOGUE else code
+            kept.append(make("PKG-011", Place(key=code), of=code, title=title, count=n - per_code, limit=per_code))
+    return kept
+
+
 def sort_key(f: Finding) -> tuple:
     o = f.object
     return (
@@ -168,8 +190,9 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
     if pkg.root is None:  # nothing could be opened: PKG-001 says it all
         findings += pkg.settle()
         zone = Zone(None, profile.epsg, 0, 0)
+        findings = cap_findings(apply_profile(findings, profile), profile.limits.max_findings_per_code)
         verdict = decide(findings, profile, now.date())
-        return CheckResult(pkg, Tables(), Geometry(), zone, profile, apply_profile(findings, profile), verdict, now)
+        return CheckResult(pkg, Tables(), Geometry(), zone, profile, findings, verdict, now)
     done = run_steps(Steps(pkg, profile, rule_modules()))
     findings += done.findings
     errors: list[str] = []
@@ -178,6 +201,7 @@ def run_checks(pkg: Package, profile: Profile, now: dt.datetime | None = None) -
         if error is not None:
             errors.append(error)
     findings = sorted(apply_profile(lost_entities(findings, pkg, profile), profile), key=sort_key)
+    findings = cap_findings(findings, profile.limits.max_findings_per_code)
     verdict = decide(findings, profile, now.date())
     return CheckResult(
         pkg, done.tables, done.geometry, done.zone, profile, findings, verdict, now, internal_errors=errors

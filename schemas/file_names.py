@@ -58,12 +58,35 @@ def readable_name(name: str) -> str | None:
 
 
 _FORBIDDEN_IN_ID = set('/\\:*?"<>|')  # a project id names a folder in the store and products
+#: bidirectional controls (U+202E reverses what follows) and other invisible format
+#: characters that make a name read differently from what it is
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+#: names Windows reserves for devices, with or without an extension (CON, CON.txt, COM1 …)
+_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{dev}{n}" for dev in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")]
+)
+
+
+def reserved_name(name: str) -> bool:
+    """Whether a file or folder name is one Windows reserves for a device (``CON``,
+    ``nul.txt``, ``COM1`` …), compared without case and before the first dot."""
+    return name.split(".", 1)[0].rstrip(" ").upper() in _RESERVED
+
+
+def unsafe_char(c: str) -> bool:
+    """A character no stored or published name may hold: C0 and C1 controls, DEL, the
+    bidirectional controls, and ``/`` ``\\`` ``:`` ``*`` ``?`` ``"`` ``<`` ``>`` ``|``."""
+    o = ord(c)
+    return o < 32 or 0x7F <= o <= 0x9F or c in _BIDI or c in _FORBIDDEN_IN_ID
 
 
 def project_id_ok(value: object) -> bool:
-    """Whether ``value`` can be a project id: UTF-8 text (no lone surrogates) that names a
-    folder on any system — no ``/ \\ : * ? " < > |`` or control characters, no leading or
-    trailing blank, not starting with ``.``, at most 200 bytes."""
+    """Whether ``value`` can be a project id, the documented safe form: UTF-8 text (Chinese
+    allowed and kept as written) that names a folder on any system — none of
+    ``/ \\ : * ? " < > |``, no C0/C1 control, no bidirectional control (U+202E …), not a
+    Windows reserved name (``CON``, ``NUL``, ``COM1`` …), no leading or trailing blank, not
+    starting with ``.``, at most 200 bytes."""
     if not isinstance(value, str):
         return False
     try:
@@ -75,5 +98,6 @@ def project_id_ok(value: object) -> bool:
         and value == value.strip()
         and not value.startswith(".")
         and len(encoded) <= 200
-        and not any(c in _FORBIDDEN_IN_ID or ord(c) < 32 for c in value)
+        and not reserved_name(value)
+        and not any(unsafe_char(c) for c in value)
     )

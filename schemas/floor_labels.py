@@ -11,10 +11,13 @@ import pandas as pd
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _FULLWIDTH = str.maketrans("０１２３４５６７８９－", "0123456789-")
+# matched on the label with all white space taken out (so no ``\s*`` beside an optional
+# group, which backtracks quadratically on a run of blanks), at most _MAX_CHARS long
 _LABEL = re.compile(
-    r"^(?:第)?\s*(?P<under>地下|负|-|B)?\s*(?P<num>\d{1,3}|[零〇一二两三四五六七八九十百]{1,5})\s*(?:层|F|楼)?$",
+    r"^(?:第)?(?P<under>地下|负|-|B)?(?P<num>\d{1,3}|[零〇一二两三四五六七八九十百]{1,5})(?:层|F|楼)?$",
     re.IGNORECASE,
 )
+_MAX_CHARS = 16  # the longest floor label, 第地下一百零一层, is 9 characters
 
 
 def chinese_number(text: str) -> int | None:
@@ -40,7 +43,9 @@ def parse_floor_label(text: object) -> int | None:
     """The actual floor a label names, or None if it names none."""
     if not isinstance(text, str):
         return None
-    t = text.translate(_FULLWIDTH).strip().replace(" ", "")
+    t = "".join(text.translate(_FULLWIDTH).split())
+    if len(t) > _MAX_CHARS:
+        return None
     m = _LABEL.match(t)
     if not m:
         return None

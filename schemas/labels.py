@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from schemas.package import TEXT_COLUMNS, Drawing
+from schemas.catalogue import make
+from schemas.findings import Finding, Place
+from schemas.package import TEXT_COLUMNS, Drawing, Package
 
 POLYGON_COLUMNS = ["handle", "layer", "xdata", "labels", "label", "label_handles", "geometry"]
 
@@ -50,6 +52,40 @@ def rings_to_polygons(lines: np.ndarray) -> np.ndarray:
     rings = shapely.linearrings(coords, indices=renumber[index])
     out[present] = shapely.polygons(rings)
     return out
+
+
+LONG_LABEL = "注记长 {length} 个字符，超过上限 {limit} 个字符，未作为注记读取"
+
+
+def refuse_long_labels(pkg: Package, limit: int) -> list[Finding]:
+    """DXF-005 for each text longer than ``limit`` characters, and the text taken out of its
+    drawing's frame: no later step (joins, floor labels, patterns, messages) ever sees it.
+
+    The message gives the length, never the text. One vectorised pass per drawing.
+    """
+    findings: list[Finding] = []
+    for drawing in pkg.drawings.values():
+        texts = drawing.texts
+        if not len(texts):
+            continue
+        values = texts["text"].to_numpy(dtype=object)
+        lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values))
+        long = lengths > limit
+        if not long.any():
+            continue
+        for i in np.flatnonzero(long):
+            row = texts.iloc[i]
+            findings.append(
+                make(
+                    "DXF-005",
+                    Place(file=drawing.path, layer=row["layer"], handle=row["handle"]),
+                    path=drawing.path,
+                    reason=LONG_LABEL.format(length=int(lengths[i]), limit=limit),
+                )
+            )
+        drawing.texts = texts.iloc[np.flatnonzero(~long)]
+        drawing.derived.clear()
+    return findings
 
 
 def _layer_texts(drawing: Drawing, layer: str) -> gpd.GeoDataFrame:

@@ -60,10 +60,24 @@ class Tolerances(BaseModel):
 
 
 class Limits(BaseModel):
-    max_total_bytes: int = 2_000_000_000
-    max_entries: int = 20_000
-    max_ratio: float = 200.0
-    max_member_bytes: int = 1_000_000_000
+    """What one package may hold (PKG-007 and the findings named per field), and the
+    budgets a check of any package within these limits keeps on a 2-core machine
+    (``budget_*``: stated here, asserted by tests/corpus, measured by
+    benchmarks/bench_budgets.py)."""
+
+    max_total_bytes: int = 2_000_000_000  # PKG-007: all files together, unpacked
+    max_entries: int = 20_000  # PKG-007: files in the package (and in report.xlsx)
+    max_ratio: float = 200.0  # PKG-007: compression ratio
+    max_member_bytes: int = 1_000_000_000  # PKG-007: one file, unpacked
+    max_sheet_cells: int = 4_000_000  # PKG-008: the rectangle calamine allocates for a sheet
+    max_entities: int = 1_000_000  # drawing entities of one DXF (enforced by the DXF reader)
+    max_vertices: int = 4_000_000  # polyline vertices of one DXF (enforced by the DXF reader)
+    max_label_chars: int = 1_000  # DXF-015: a drawing label (TEXT / MTEXT / attribute) longer is refused
+    max_path_bytes: int = 1_000  # PKG-006: a path in the package, UTF-8 bytes (the store adds its own)
+    max_name_bytes: int = 255  # PKG-006: one file or folder name (bytes of UTF-8, NAME_MAX)
+    max_findings_per_code: int = 200  # beyond, one summary finding says how many more
+    budget_memory_bytes: int = 2_000_000_000  # address space a check stays within (RLIMIT_AS)
+    budget_seconds: float = 600.0  # wall time a check of a package at the limits stays within
 
 
 class Tolerated(BaseModel):

@@ -1300,7 +1300,11 @@ def huge_unit_sheet(out: Path) -> Case:
     files[REPORT] = buf.getvalue()
     return expect(
         write_dir(out, model, files),
-        places=[("RPT-009", {"sheet": "户", "row": n_real + 2, "field": "ZRZH"})],
+        places=[
+            ("RPT-009", {"sheet": "户", "row": n_real + 2, "field": "ZRZH"}),
+            # 200 RPT-009 listed (the profile's max_findings_per_code), the rest counted
+            ("PKG-011", {"key": "RPT-009"}),
+        ],
         seconds=120,
     )
 
