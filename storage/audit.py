@@ -479,11 +479,22 @@ def _restore_revision_in(conn: sqlite3.Connection, folder: Path, key: ProductKey
     if fields.get("verdict") not in ("accepted", "accepted_with_deficiencies", "rejected"):
         return False
     try:
-        return Catalogue.restore_revision_in(
+        restored = Catalogue.restore_revision_in(
             conn, {**fields, "project_id": key[1], "revision": key[2]}
         )
     except sqlite3.IntegrityError:  # the same package under another revision number
         return False
+    expected = fields.get("expected_departments")
+    row = conn.execute(
+        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
+    ).fetchone()
+    if isinstance(expected, list) and row and row[0] == fields["package_sha256"]:
+        conn.executemany(  # the products the revision was to have, learnt again
+            "INSERT OR IGNORE INTO revision_products (project_id, revision, department)"
+            " VALUES (?, ?, ?)",
+            [(key[1], key[2], d) for d in expected if d in DEPARTMENTS],
+        )
+    return restored
 
 
 def _reconcile_product(

@@ -557,7 +557,13 @@ class Store:
             files = _product_files(work)
             manifest_sha256 = write_manifest(work, {rel: d for rel, (d, _) in files.items()})
             provenance_sha256 = write_provenance(
-                work, _provenance(department, revision_row, renamed)
+                work,
+                _provenance(
+                    department,
+                    revision_row,
+                    renamed,
+                    self.catalogue.expected_products().get((project_id, revision), set()),
+                ),
             )
             _crash_point("publish:manifest_written")
             if recorded_manifest is not None and manifest_sha256 != recorded_manifest:
@@ -684,7 +690,9 @@ class Store:
         return verify_all(self)
 
 
-def _provenance(department: str, revision: Revision, renamed: dict[str, str]) -> dict[str, object]:
+def _provenance(
+    department: str, revision: Revision, renamed: dict[str, str], expected: set[str]
+) -> dict[str, object]:
     """The ``PROVENANCE.json`` fields of one product of ``revision``."""
     fields: dict[str, object] = {
         "format": 1,
@@ -699,6 +707,8 @@ def _provenance(department: str, revision: Revision, renamed: dict[str, str]) ->
         "firm": revision.firm,
         "submitted_at": revision.submitted_at,
     }
+    if expected:  # the revision's products, so that a lost catalogue learns them again
+        fields["expected_departments"] = sorted(expected)
     if renamed:  # names a manifest cannot carry, escaped: {published name: original}
         fields["renamed"] = dict(sorted(renamed.items()))
     return fields
