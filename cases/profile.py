@@ -76,6 +76,13 @@ class CaseRules:
         """The organisation's Chinese name (its key when the profile names none)."""
         return self.names.get(organisation, organisation)
 
+    def role_of(self, organisation: str) -> str:
+        """The role an organisation's people act in: ``lead`` (the lead office),
+        ``department`` (one asked for opinions), else ``firm`` (a surveying firm)."""
+        if organisation == self.lead:
+            return "lead"
+        return "department" if organisation in self.departments else "firm"
+
     def surveys_of(self, department: str) -> tuple[str, ...]:
         """The finding domains that are ``department``'s own survey."""
         return tuple(self.surveys.get(department, ()))

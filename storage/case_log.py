@@ -16,11 +16,17 @@ what the catalogue sets — ``synchronous = FULL``, a busy timeout — and a tra
 process killed at any point leaves either the whole event or nothing (SQLite's atomic
 commit); :meth:`CaseLog.verify` checks the log (sequence 1…n, an opening first, every row
 readable, the state replayable).
+
+Beside the events: ``case_flags``, what the daily check found overdue (a row per case,
+stage or item and day, so running it twice a day records nothing new), and the case's
+documents — the combined opinion — written atomically into ``<store>/cases/<case>/``
+(:func:`write_case_document`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,8 +40,21 @@ from sqlalchemy.engine import Connection, Engine
 from cases.case import Case, handle, replay
 from cases.events import Event, from_record, to_record
 from cases.profile import CaseRules
+from storage.files import folder_name, fsync_dir, fsync_file, makedirs_durably, temp_slot
 
-__all__ = ["CASE_CRASH_POINTS", "CaseLog", "LoggedEvent", "case_events"]
+__all__ = [
+    "CASES_DIR",
+    "CASE_CRASH_POINTS",
+    "CaseLog",
+    "Flag",
+    "LoggedEvent",
+    "case_events",
+    "case_flags",
+    "case_folder",
+    "write_case_document",
+]
+
+CASES_DIR = "cases"  # <store>/cases/<case folder>/: the case's documents
 
 CATALOGUE_NAME = "catalogue.sqlite"  # storage.store.CATALOGUE_NAME, the store's catalogue
 CASE_CRASH_POINTS: tuple[str, ...] = (
@@ -60,6 +79,20 @@ case_events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # JSON
     sa.UniqueConstraint("case_id", "seq", name="case_events_case_seq"),
 )
+case_flags = sa.Table(
+    "case_flags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.Text, nullable=False),  # the day checked, ISO 8601
+    sa.Column("case_id", sa.Text, nullable=False),
+    sa.Column("what", sa.Text, nullable=False),  # a stage, or "item:<code>"
+    sa.Column("responsible", sa.Text, nullable=False),  # organisations, comma-separated
+    sa.Column("days_over", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.Text, nullable=False),  # UTC
+    sa.UniqueConstraint("day", "case_id", "what", name="case_flags_day_case_what"),
+)
+
+Flag = tuple[str, str, tuple[str, ...], int]  # (case_id, what, responsible, days_over)
 
 
 def _crash_point(name: str) -> None:
@@ -189,6 +222,43 @@ class CaseLog:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    # --- the daily check's flags --------------------------------------------------------
+
+    def record_flags(self, day: str, flags: list[Flag]) -> int:
+        """Record what was overdue on ``day`` (ISO date); a flag already recorded for that
+        day is kept as it was. Returns how many rows are new."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        new = 0
+        with self._transaction() as conn:
+            seen = {
+                (r.case_id, r.what)
+                for r in conn.execute(sa.select(case_flags).where(case_flags.c.day == day))
+            }
+            for case_id, what, responsible, days_over in flags:
+                if (case_id, what) in seen:
+                    continue
+                seen.add((case_id, what))
+                conn.execute(
+                    case_flags.insert().values(
+                        day=day,
+                        case_id=case_id,
+                        what=what,
+                        responsible=",".join(responsible),
+                        days_over=int(days_over),
+                        recorded_at=now,
+                    )
+                )
+                new += 1
+        return new
+
+    def flags(self, day: str | None = None) -> list[dict[str, Any]]:
+        """The recorded flags (of one day), in the order recorded."""
+        q = sa.select(case_flags).order_by(case_flags.c.id)
+        if day is not None:
+            q = q.where(case_flags.c.day == day)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def verify(self) -> list[str]:
         """What is wrong with the log (empty: consistent): per case, sequence numbers
         1…n without gaps, an opening first and only first, every row readable, and the
@@ -252,3 +322,43 @@ def _wal(cur: Any, busy_timeout: float) -> None:
             time.sleep(0.05)
     if str(mode).lower() != "wal":
         raise RuntimeError(f"cannot use WAL journal mode (got {mode!r})")
+
+
+# ------------------------------------------------------------------ the case's documents
+
+
+def case_folder(root: Path | str, case_id: str) -> Path:
+    """Where a case's documents go: ``<store>/cases/<case folder>`` (the case id itself
+    when it is a plain name, else a safe name derived from it, as for projects)."""
+    return Path(root) / CASES_DIR / folder_name(case_id)
+
+
+def write_case_document(root: Path | str, case_id: str, name: str, data: bytes) -> Path:
+    """Write one document of a case (e.g. the combined opinion) whole or not at all.
+
+    The bytes go to a temp slot in the store's ``tmp/`` (same file system), are fsynced and
+    made read-only, then renamed over ``<store>/cases/<case>/<name>`` and the folder is
+    fsynced: a reader sees the old document or the new one, never a part. The same bytes
+    again change nothing.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a plain file name.
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise ValueError(f"not a plain file name: {name!r}")
+    target = case_folder(root, case_id) / name
+    if target.is_file() and target.read_bytes() == data:
+        return target
+    tmp_dir = Path(root) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with temp_slot(tmp_dir, "case") as work:
+        with open(work, "xb") as fh:
+            fh.write(data)
+        fsync_file(work)
+        os.chmod(work, 0o444)
+        makedirs_durably(target.parent)
+        os.replace(work, target)
+        fsync_dir(target.parent)
+    return target

@@ -1,5 +1,6 @@
 """The flows are deployable: prefect.yaml's entry points load as flows, and
-``python -m flows.deploy`` serves three deployments that all run."""
+``python -m flows.deploy`` serves four deployments that all run (the daily one, scheduled
+at 08:00 Asia/Shanghai, is run once without waiting for its schedule)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ import yaml
 from prefect.flows import load_flow_from_entrypoint
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOYMENTS = ("check_package/precheck", "submit_package/submit", "rerun_archive/rerun")
+DEPLOYMENTS = (
+    "check_package/precheck",
+    "submit_package/submit",
+    "rerun_archive/rerun",
+    "flag_overdue/daily",
+)
 
 
 def test_every_deployment_entrypoint_loads_a_flow(monkeypatch):
@@ -26,17 +32,21 @@ def test_every_deployment_entrypoint_loads_a_flow(monkeypatch):
     for dep in spec["deployments"]:
         flow = load_flow_from_entrypoint(dep["entrypoint"])
         names.add(flow.name)
-    assert names == {"check_package", "submit_package", "rerun_archive"}
+    assert names == {"check_package", "submit_package", "rerun_archive", "flag_overdue"}
+    daily = next(d for d in spec["deployments"] if d["name"] == "daily")
+    assert daily["schedules"] == [{"cron": "0 8 * * *", "timezone": "Asia/Shanghai"}]
 
 
 def test_the_flows_are_importable_by_name():
+    from flows.case import flag_overdue
     from flows.pipeline import check_package, submit_package
     from flows.rerun import rerun_archive
 
-    assert (check_package.name, submit_package.name, rerun_archive.name) == (
+    assert (check_package.name, submit_package.name, rerun_archive.name, flag_overdue.name) == (
         "check_package",
         "submit_package",
         "rerun_archive",
+        "flag_overdue",
     )
 
 
@@ -93,7 +103,9 @@ def wait_for_runs(client, ids: list[UUID], process, log: Path, timeout: float = 
         if all(r.state is not None and r.state.is_final() for r in runs.values()):
             return runs
         assert process.poll() is None, tail(log)
-        assert time.monotonic() < deadline, f"{[(r.name, r.state) for r in runs.values()]}\n{tail(log)}"
+        assert time.monotonic() < deadline, (
+            f"{[(r.name, r.state) for r in runs.values()]}\n{tail(log)}"
+        )
         time.sleep(0.5)
 
 
@@ -133,9 +145,20 @@ def test_served_deployments_run_and_make_their_artifacts(served, sample_s, tmp_p
             timeout=0,
         )
         runs |= wait_for_runs(client, [rerun.id], process, log)
+        # the daily check is scheduled every day at 08:00 Beijing time; run it once now
+        deployment = client.read_deployment_by_name("flag_overdue/daily")
+        assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [
+            ("0 8 * * *", "Asia/Shanghai")
+        ]
+        daily = run_deployment(
+            name="flag_overdue/daily", parameters={"store": str(store)}, timeout=0
+        )
+        runs |= wait_for_runs(client, [daily.id], process, log)
 
         states = {i: r.state.type.value for i, r in runs.items()}
-        assert states == dict.fromkeys((precheck.id, submit.id, rerun.id), "COMPLETED"), tail(log)
+        assert states == dict.fromkeys((precheck.id, submit.id, rerun.id, daily.id), "COMPLETED"), (
+            tail(log)
+        )
         assert artifacts_of(client, precheck.id) == {
             ("markdown", "summary-lc-kfq-2022-0137"),
             ("table", "findings-lc-kfq-2022-0137"),
@@ -148,6 +171,18 @@ def test_served_deployments_run_and_make_their_artifacts(served, sample_s, tmp_p
             ("markdown", "rerun-summary-liaocheng"),
             ("table", "rerun-changes-liaocheng"),
         }
+        assert artifacts_of(client, daily.id) == {
+            ("markdown", "case-board"),
+            ("table", "case-overdue"),
+        }
+        # the served process made the work pool's queues: green before default
+        from flows.case import QUEUE_PRIORITIES, WORK_POOL
+
+        queues = {
+            q: client.read_work_queue_by_name(q, work_pool_name=WORK_POOL).priority
+            for q in QUEUE_PRIORITIES
+        }
+        assert queues == {"green": 1, "default": 10, "analysts": 20}
 
     assert json.loads(findings.read_text(encoding="utf-8"))["verdict"] == "accepted"
     from storage.store import Store
