@@ -864,6 +864,37 @@ def rules(code: Annotated[str | None, typer.Argument(help="规则编号，如 PR
     print_table(f"规则目录（{len(rows)} 条；duoce rules 规则编号 查看依据与修改方法）", ["规则", "级别", "类别", "名称"], rows, wide={3})
 
 
+# --- the sub-applications: joint acceptance cases and administration ------------------------
+
+
+def _in_chinese(sub: typer.Typer) -> typer.Typer:
+    """A sub-application's groups and commands drawn like the main one (Chinese boilerplate)."""
+    sub.info.cls = ZhGroup
+    sub.info.options_metavar = "[选项]"
+    sub.info.subcommand_metavar = "命令 [参数]..."
+    for info in sub.registered_commands:
+        info.cls = ZhCommand
+        info.options_metavar = "[选项]"
+    for group in sub.registered_groups:
+        if group.typer_instance is not None:
+            _in_chinese(group.typer_instance)
+        group.cls = ZhGroup
+        group.options_metavar = "[选项]"
+        group.subcommand_metavar = "命令 [参数]..."
+    return sub
+
+
+from interfaces.case_cli import case_app  # noqa: E402 - loads only typer at import time
+from interfaces.web.admin_cli import admin_app  # noqa: E402 - loads only typer at import time
+
+app.add_typer(
+    _in_chinese(case_app),
+    name="case",
+    help="联合验收案件：受理、征求意见、现场勘察、部门意见、联合验收意见、存档、登记与看板。",
+)
+app.add_typer(_in_chinese(admin_app), name="admin", help="管理：单位、人员与 API 令牌。")
+
+
 def main() -> None:  # pragma: no cover - console entry
     import logging
 
