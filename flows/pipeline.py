@@ -15,14 +15,18 @@ function. Deployments (``python -m flows.deploy``, ``prefect.yaml``) name them
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.runtime import flow_run
 
 from analysis.revisions import compare_with_previous
 from engine.precheck import precheck, workspace
@@ -33,8 +37,10 @@ from outputs.revisions import Comparison
 from schemas.check import CheckResult
 from schemas.profile import load_profile
 from storage.catalogue import Submission
-from storage.files import package_sha256
+from storage.files import ascii_key, package_sha256
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------ the flows
 
@@ -61,6 +67,7 @@ def check_package(source: str, profile: str = "liaocheng", json_path: str | None
         result = read_and_check(source, profile, str(work))
         document = write_findings(result, Path(json_path)) if json_path else findings_document(result)
     show_check(result, result.package.project_id or "unreadable")
+    label_run(result, "预检")
     return document
 
 
@@ -74,6 +81,28 @@ class SubmitOutcome:
     is_new: bool  # False: the very same package was submitted before (nothing changed)
     published: dict[str, str]  # department → its product folder
     comparison: Comparison | None = None  # against the previous revision
+    completed: list[str] = field(default_factory=list)  # missing products published now
+    repaired: list[str] = field(default_factory=list)  # lost or damaged ones restored as they were
+    failed: dict[str, str] = field(default_factory=dict)  # department → why it is not published
+
+    def summary_lines(self) -> list[str]:
+        """What the submission did to the revision, in Chinese (for the command line)."""
+        if self.revision is None:
+            return ["未记录版本：项目编号无法读取，未发布任何成果"]
+        if self.is_new:
+            state = "新版本"
+        elif self.completed or self.repaired:
+            state = "与已有版本相同"
+        else:
+            state = "与已有版本相同，未改变任何已发布成果"
+        lines = [f"版本 r{self.revision}（{state}）"]
+        if self.completed:
+            lines.append(f"补发了此版本缺少的成果：{'、'.join(self.completed)}")
+        if self.repaired:
+            lines.append(f"按原样重建了丢失或损坏的成果：{'、'.join(self.repaired)}")
+        for department, why in self.failed.items():
+            lines.append(f"{department} 成果未发布：{why}（此版本不完整，可再次提交以补发）")
+        return lines
 
 
 @flow(name="submit_package", log_prints=True)
@@ -111,14 +140,21 @@ def submit_package(
         document = findings_document(result)
         if json_path:
             write_findings(result, Path(json_path))
-        revision, is_new, published, comparison = None, False, {}, None
+        outcome = SubmitOutcome(result, document, None, False, {})
         if result.package.project_id:
             submission = record_revision(store, result)
-            revision, is_new = submission.revision, submission.is_new
-            comparison = compare_revisions(store, result, revision)
-            published = publish_products(store, result, revision, raw, comparison)
-        show_check(result, f"{result.package.project_id or 'unreadable'}-r{revision or 0}")
-    return SubmitOutcome(result, document, revision, is_new, published, comparison)
+            outcome.revision, outcome.is_new = submission.revision, submission.is_new
+            if not submission.is_new:  # the revision's products are rebuilt as first made
+                result.checked_at = first_checked_at(store, result, submission.revision)
+                outcome.document = findings_document(result)
+            outcome.comparison = compare_revisions(store, result, submission.revision)
+            done = publish_products(store, result, submission.revision, raw, outcome.comparison)
+            outcome.published, outcome.failed = done["published"], done["failed"]
+            if not submission.is_new:
+                outcome.completed, outcome.repaired = done["new"], done["repaired"]
+        show_check(result, result.package.project_id or "unreadable", outcome.revision)
+        label_run(result, "提交", outcome.revision)
+    return outcome
 
 
 # ------------------------------------------------------------------------------ the tasks
@@ -162,7 +198,7 @@ def read_and_check(source: str, profile: str, workdir: str) -> CheckResult:
 @task(name="record-revision", **IO_RETRIES)
 def record_revision(store: str, result: CheckResult) -> Submission:
     """Step 3: the catalogue row of this check (a new revision, or the one it repeats)."""
-    return Store(Path(store)).catalogue.record_submission(
+    return Store(Path(store)).record_submission(
         project_id=result.package.project_id,
         package_sha256=result.package.sha256,
         ruleset_version=result.ruleset_version,
@@ -174,6 +210,15 @@ def record_revision(store: str, result: CheckResult) -> Submission:
     )
 
 
+def first_checked_at(store: str, result: CheckResult, revision: int) -> datetime:
+    """The check time recorded for a revision (its products carry it), else the result's."""
+    row = Store(Path(store)).catalogue.revision(result.package.project_id, revision)
+    try:
+        return datetime.fromisoformat(row.submitted_at) if row else result.checked_at
+    except ValueError:
+        return result.checked_at
+
+
 @task(name="compare-with-previous", **IO_RETRIES)
 def compare_revisions(store: str, result: CheckResult, revision: int) -> Comparison:
     """Step 4: this revision's findings against the archived ones of the one before."""
@@ -183,21 +228,62 @@ def compare_revisions(store: str, result: CheckResult, revision: int) -> Compari
 @task(name="publish-products", **IO_RETRIES)
 def publish_products(
     store: str, result: CheckResult, revision: int, raw: str, comparison: Comparison
-) -> dict[str, str]:
-    """Step 5: each department's product, built in the store's tmp/ and renamed in whole."""
+) -> dict[str, Any]:
+    """Step 5: each department's product, built in the store's tmp/ and renamed in whole.
+
+    The departments due are recorded first (until each is published the revision is
+    incomplete, and verify-store says so). Each is published on its own: one that fails
+    is recorded with its reason and the others still go. A failure of the disk or the
+    catalogue is raised after the others (the step is retried; what is published stays);
+    any other failure is returned in ``failed``. A product already published is checked
+    against its record and restored only if a rebuild gives the very same bytes.
+
+    Returns
+    -------
+    dict
+        ``published`` (department → folder), ``new`` and ``repaired`` (departments
+        published or restored now), ``failed`` (department → reason).
+    """
     vault = Store(Path(store))
+    project_id = result.package.project_id
+    due = builders(result, Path(raw), comparison)
+    vault.expect_products(project_id, revision, list(due))
+    published: dict[str, str] = {}
+    actions: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    io_error: BaseException | None = None
+    for department, build in due.items():
+        try:
+            done = vault.publish_product(department, project_id, revision, build, verify=True)
+        except Exception as exc:  # recorded, and said; the other departments still go
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("publishing %s of %s r%d failed: %s", department, project_id, revision, reason)
+            vault.record_failure(project_id, revision, department, reason)
+            failed[department] = reason
+            if isinstance(exc, OSError | sqlite3.OperationalError) and io_error is None:
+                io_error = exc
+            continue
+        published[department] = str(done.path)
+        actions[department] = done.action
+    if io_error is not None:
+        raise io_error
     return {
-        department: str(vault.publish(department, result.package.project_id, revision, build))
-        for department, build in builders(result, Path(raw), comparison).items()
+        "published": published,
+        "new": [d for d, a in actions.items() if a in ("new", "adopted")],
+        "repaired": [d for d, a in actions.items() if a == "repaired"],
+        "failed": failed,
     }
 
 
 # ---------------------------------------------------------------- what the Prefect UI shows
 
 
-def show_check(result: CheckResult, key: str) -> None:
-    """Two artifacts of the flow run: a markdown summary and the table of findings."""
-    safe = "".join(ch if ch.isalnum() else "-" for ch in key.lower()).strip("-")[:60] or "package"
+def show_check(result: CheckResult, project: str, revision: int | None = None) -> None:
+    """Two artifacts of the flow run: a markdown summary and the table of findings.
+
+    An artifact key may hold only ``[a-z0-9-]``: it is derived from the project id
+    (:func:`storage.files.ascii_key`: a Chinese id keeps its ASCII part and a hash)."""
+    safe = ascii_key(project) + (f"-r{revision}" if revision else "")
     create_markdown_artifact(markdown_summary(result), key=f"summary-{safe}", description="检查结果摘要")
     rows = [
         {
@@ -213,3 +299,25 @@ def show_check(result: CheckResult, key: str) -> None:
         for f in result.findings[:5000]
     ]
     create_table_artifact(rows or [{"code": "", "message": "无问题"}], key=f"findings-{safe}", description="问题清单")
+
+
+def label_run(result: CheckResult, step: str, revision: int | None = None) -> None:
+    """Name the flow run after the project (and revision) and tag it with the project,
+    the firm and the verdict, so that runs can be found by them in the Prefect UI."""
+    run_id = flow_run.get_id()
+    if run_id is None:  # not inside a flow run
+        return
+    project = result.package.project_id or "无项目编号"
+    firm = result.tables.project.get("CHDW") if result.tables is not None else None
+    name = f"{step}-{project}" + (f"-r{revision}" if revision else "")
+    tags = {f"项目:{project}", f"结论:{result.verdict.verdict}", f"verdict:{result.verdict.verdict}"}
+    if firm:
+        tags.add(f"测绘单位:{firm}")
+    if revision:
+        tags.add(f"版本:r{revision}")
+    try:
+        with get_client(sync_client=True) as client:
+            current = set(client.read_flow_run(run_id).tags or [])
+            client.update_flow_run(run_id, name=name[:200], tags=sorted(current | tags))
+    except Exception as exc:  # a label is a convenience: never fail a check for it
+        log.warning("cannot name or tag flow run %s: %s", run_id, exc)

@@ -164,3 +164,128 @@ def test_store_steps_retry_on_io_errors_only(error, retried):
     from flows.pipeline import on_io_error
 
     assert on_io_error(None, None, Failed(data=error)) is retried
+
+
+# --- issue 14: Chinese ids, half-published revisions, a lost catalogue, a full disk -------
+
+CHINESE_ID = "聊城开发区2022-0137号"
+
+
+def chinese_package(out: Path) -> Path:
+    """The sample package S whose project id is Chinese (manifest and report agree)."""
+    import dataclasses
+
+    from sample_data.generator import build_model, write_package
+
+    model = build_model("S")
+    model = dataclasses.replace(
+        model, project_id=CHINESE_ID, info=dataclasses.replace(model.info, xmbh=CHINESE_ID)
+    )
+    return write_package(model, out)
+
+
+def test_a_chinese_project_id_works_end_to_end(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.pipeline import submit_package
+    from storage.files import ascii_key, read_provenance
+    from storage.store import Store, verify_store
+
+    pkg = chinese_package(tmp_path / "pkg")
+    store = tmp_path / "store"
+    out = submit_package(str(pkg), str(store), "liaocheng")
+    assert out.result.package.project_id == CHINESE_ID
+    assert (out.revision, out.is_new, out.failed) == (1, True, {})
+    assert set(out.published) == {"planning", "registration", "housing", "archive"}
+    for department, folder in out.published.items():
+        assert Path(folder) == store / "products" / department / CHINESE_ID / "r1"
+        assert read_provenance(Path(folder))["project_id"] == CHINESE_ID
+    assert Store(store).projects() == [CHINESE_ID]
+    assert verify_store(store) == []
+
+    key = ascii_key(CHINESE_ID)
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key for a in client.read_artifacts()}
+        runs = [r for r in client.read_flow_runs() if r.name == f"提交-{CHINESE_ID}-r1"]
+    assert {f"summary-{key}-r1", f"findings-{key}-r1"} <= artifacts
+    [run] = runs
+    assert {f"项目:{CHINESE_ID}", "verdict:accepted", "版本:r1"} <= set(run.tags)
+    assert any(t.startswith("测绘单位:") for t in run.tags)
+
+
+def test_a_half_published_revision_is_damage_and_a_resubmission_completes_it(
+    prefect_harness, sample_s, tmp_path, monkeypatch
+):
+    import storage.store as store_module
+    from flows.pipeline import submit_package
+    from storage.store import Store, verify_store
+
+    store = tmp_path / "store"
+    real = Store.publish_product
+
+    def archive_fails(self, department, *args, **kwargs):
+        if department == "archive":
+            raise ValueError("unusable file name in a product: 'a\\nb'")
+        return real(self, department, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(store_module.Store, "publish_product", archive_fails)
+        first = submit_package(str(sample_s), str(store), "liaocheng")
+    assert set(first.published) == {"planning", "registration", "housing"}
+    assert "archive" in first.failed
+    assert any("archive 成果未发布" in line for line in first.summary_lines())
+    report = verify_store(store)
+    [damage] = report
+    assert damage.kind == "incomplete" and "archive" in damage.detail and "unusable" in damage.detail
+
+    before = tree_digest(store / "products" / "planning")
+    again = submit_package(str(sample_s), str(store), "liaocheng")
+    assert (again.revision, again.is_new, again.completed, again.failed) == (1, False, ["archive"], {})
+    assert again.summary_lines()[0] == "版本 r1（与已有版本相同）"
+    assert "补发了此版本缺少的成果：archive" in again.summary_lines()
+    assert tree_digest(store / "products" / "planning") == before  # the rest untouched
+    assert verify_store(store) == []
+    assert [e.kind for e in Store(store).catalogue.events()] == ["failed"]
+
+
+def test_a_full_disk_then_a_lost_catalogue_then_a_resubmission(
+    prefect_harness, sample_s, tmp_path, monkeypatch
+):
+    """The disk fills while the archive product is written (every retry too), then the
+    catalogue is lost; verify-store says so, and resubmitting once the disk has room
+    makes the revision whole without changing what was published."""
+    import errno
+
+    import storage.store as store_module
+    from flows.pipeline import submit_package
+    from storage.store import Store, verify_store
+
+    store = tmp_path / "store"
+    real = store_module.write_manifest
+
+    def full(folder, digests):
+        if any(rel.startswith("package/") for rel in digests):  # the archive's manifest
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(folder, digests)
+
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "write_manifest", full)
+        with pytest.raises(OSError):
+            submit_package(str(sample_s), str(store), "liaocheng")
+    report = verify_store(store)
+    assert [d.kind for d in report] == ["incomplete"] and "No space" in report[0].detail
+    published = tree_digest(store / "products")
+    assert len({p.split("/")[0] for p in published}) == 3
+
+    for p in store.glob("catalogue.sqlite*"):
+        p.unlink()
+    Store(store).reconcile()  # the catalogue rebuilt from the folders knows r1 lacks archive
+    assert [(d.kind, "archive" in d.detail) for d in verify_store(store)] == [("incomplete", True)]
+    again = submit_package(str(sample_s), str(store), "liaocheng")
+    assert again.revision == 1 and not again.is_new  # restored from the products' provenance
+    assert again.completed == ["archive"]
+    after = tree_digest(store / "products")
+    assert {k: v for k, v in after.items() if k in published} == published  # nothing lost
+    report = verify_store(store)
+    assert report == [] and report.products == 4 and report.revisions == 1
+    assert Store(store).missing_products(sample_s.name, 1) == []
