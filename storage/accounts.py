@@ -30,6 +30,7 @@ from storage.store import CATALOGUE_NAME
 ORG_KINDS: tuple[str, ...] = ("firm", "department", "lead")
 PERSON_ROLES: tuple[str, ...] = ("member", "analyst")
 UPLOAD_STATES: tuple[str, ...] = ("queued", "checking", "done", "failed")
+RUN_KINDS: tuple[str, ...] = ("precheck", "submit", "rerun")
 
 metadata = sa.MetaData()
 
@@ -106,6 +107,40 @@ uploads = sa.Table(
 )
 
 
+# A piece of work started off the request: an upload's pre-check or submission (a Prefect
+# flow run when the service has Prefect, else the check pool) or an analyst's rerun.
+runs = sa.Table(
+    "acct_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("org_id", sa.String(32), sa.ForeignKey("acct_organisations.id"), nullable=False),
+    sa.Column("person_id", sa.String(32), sa.ForeignKey("acct_people.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("upload_id", sa.String(32)),
+    sa.Column("flow_run_id", sa.String(40)),  # None: run by the check pool
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("project_id", sa.String(100)),
+    sa.Column("revision", sa.Integer),
+    sa.Column("verdict", sa.String(40)),
+    sa.Column("detail", sa.Text),  # the Prefect state's message, or why it failed
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.CheckConstraint("kind IN ('precheck', 'submit', 'rerun')", name="acct_run_kind"),
+    sa.CheckConstraint("state IN ('queued', 'checking', 'done', 'failed')", name="acct_run_state"),
+    sa.Index("acct_runs_by_upload", "upload_id", "created_at"),
+    sa.Index("acct_runs_by_org", "org_id", "kind", "created_at"),
+)
+
+# Which firm a project belongs to: the first firm that submitted it through the service.
+projects = sa.Table(
+    "acct_projects",
+    metadata,
+    sa.Column("project_id", sa.String(100), primary_key=True),
+    sa.Column("org_id", sa.String(32), sa.ForeignKey("acct_organisations.id"), nullable=False),
+    sa.Column("claimed_at", sa.Float, nullable=False),
+)
+
+
 def new_id() -> str:
     """A random identifier (22 URL-safe characters, 128 bits)."""
     return secrets.token_urlsafe(16)
@@ -161,6 +196,27 @@ class Upload:
     error: str | None
     created_at: float
     finished_at: float | None
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    org_id: str
+    person_id: str
+    kind: str
+    upload_id: str | None
+    flow_run_id: str | None
+    state: str
+    project_id: str | None
+    revision: int | None
+    verdict: str | None
+    detail: str | None
+    created_at: float
+    finished_at: float | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
 
 
 class AccountError(ValueError):
@@ -441,4 +497,114 @@ class Accounts:
         with self.engine.begin() as conn:
             conn.execute(
                 uploads.update().where(uploads.c.id == upload_id).values(state=state, **values)
+            )
+
+    # --- runs (pre-checks, submissions, reruns off the request) -------------------------------
+
+    def add_run(
+        self,
+        org_id: str,
+        person_id: str,
+        kind: str,
+        upload_id: str | None = None,
+        project_id: str | None = None,
+    ) -> Run:
+        if kind not in RUN_KINDS:
+            raise ValueError(f"unknown run kind {kind!r}")
+        run_id = new_id()
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    org_id=org_id,
+                    person_id=person_id,
+                    kind=kind,
+                    upload_id=upload_id,
+                    project_id=project_id,
+                    state="queued",
+                    created_at=time.time(),
+                )
+            )
+        found = self.run(run_id, org_id)
+        assert found is not None
+        return found
+
+    def run(self, run_id: str, org_id: str) -> Run | None:
+        """The run if it belongs to ``org_id`` (None otherwise: no hint whether it exists)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                runs.select().where(runs.c.id == run_id, runs.c.org_id == org_id)
+            ).first()
+        return _row(Run, row) if row else None
+
+    def runs_of_upload(self, upload_id: str, org_id: str, kind: str | None = None) -> list[Run]:
+        """The upload's runs (oldest first), only if it belongs to ``org_id``."""
+        query = runs.select().where(runs.c.upload_id == upload_id, runs.c.org_id == org_id)
+        if kind is not None:
+            query = query.where(runs.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(runs.c.created_at)).all()
+        return [_row(Run, r) for r in rows]
+
+    def runs_of(self, org_id: str, kind: str, limit: int = 100) -> list[Run]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                runs.select()
+                .where(runs.c.org_id == org_id, runs.c.kind == kind)
+                .order_by(runs.c.created_at.desc())
+                .limit(limit)
+            ).all()
+        return [_row(Run, r) for r in rows]
+
+    def unfinished_runs(self) -> list[Run]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                runs.select()
+                .where(runs.c.state.in_(("queued", "checking")))
+                .order_by(runs.c.created_at)
+            ).all()
+        return [_row(Run, r) for r in rows]
+
+    def set_run(self, run_id: str, state: str | None = None, **values: Any) -> None:
+        if state is not None:
+            if state not in UPLOAD_STATES:
+                raise ValueError(f"unknown run state {state!r}")
+            values["state"] = state
+            if state in ("done", "failed"):
+                values["finished_at"] = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    # --- projects: which firm a project belongs to ------------------------------------------
+
+    def claim_project(self, project_id: str, org_id: str) -> bool:
+        """True when ``project_id`` is ``org_id``'s (claimed now, or before); False when
+        another organisation submitted it first."""
+        with self.engine.begin() as conn:
+            owner = conn.execute(
+                sa.select(projects.c.org_id).where(projects.c.project_id == project_id)
+            ).scalar()
+            if owner is None:
+                conn.execute(
+                    projects.insert().values(
+                        project_id=project_id, org_id=org_id, claimed_at=time.time()
+                    )
+                )
+                return True
+        return owner == org_id
+
+    def project_owner(self, project_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(projects.c.org_id).where(projects.c.project_id == project_id)
+            ).scalar()
+
+    def projects_of(self, org_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(projects.c.project_id)
+                    .where(projects.c.org_id == org_id)
+                    .order_by(projects.c.claimed_at)
+                ).scalars()
             )

@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interfaces.web.checks import Checker
 from interfaces.web.deps import NotAuthenticated, current_auth
+from interfaces.web.jobs import Jobs
 from interfaces.web.pages import render
-from interfaces.web.routes import account, admin, api, auth, packages
+from interfaces.web.routes import account, admin, analysts, api, auth, cases, packages
 from interfaces.web.security import Signer
 from interfaces.web.settings import WebSettings
 from interfaces.web.tus import tus_router
@@ -46,6 +47,7 @@ class Services:
     profile: Profile
     upload_limit: int
     checker: Checker
+    jobs: Jobs
 
 
 def build_services(settings: WebSettings) -> Services:
@@ -61,7 +63,8 @@ def build_services(settings: WebSettings) -> Services:
         settings.check_workers,
         settings.check_mode,
     )
-    return Services(
+    jobs = Jobs(accounts, checker, store.root, settings.profile, settings.web_dir, settings.prefect)
+    services = Services(
         settings,
         store,
         accounts,
@@ -69,7 +72,12 @@ def build_services(settings: WebSettings) -> Services:
         profile,
         upload_limit(profile, settings.upload_limit),
         checker,
+        jobs,
     )
+    from interfaces.web.casework import follow_revision
+
+    jobs.on_submitted = lambda run: follow_revision(services, run)
+    return services
 
 
 def _is_api(request: Request) -> bool:
@@ -84,7 +92,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         for upload in svc.accounts.unfinished_uploads():  # left by a stopped service
-            svc.checker.submit(upload.org_id, upload.id)
+            runs = svc.accounts.runs_of_upload(upload.id, upload.org_id, "precheck")
+            if not any(r.flow_run_id and not r.finished for r in runs):  # else: followed
+                svc.jobs.precheck(upload)
         try:
             yield
         finally:
@@ -105,7 +115,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
-    for module in (auth, packages, account, admin, api):
+    for module in (auth, packages, cases, analysts, account, admin, api):
         app.include_router(module.router)
     app.include_router(tus_router(settings.web_dir, svc.upload_limit))
 

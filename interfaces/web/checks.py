@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PACKAGE_NAME = "package.zip"
 REPORT_NAME = "report.html"
 FINDINGS_NAME = "findings.json"
+OVERLAY_NAME = "overlay.dxf"
 
 
 def upload_dir(web_dir: Path, org_id: str, upload_id: str) -> Path:
@@ -50,6 +51,7 @@ def run_check(db_url: str, store_root: str, profile_ref: str, upload_id: str, fo
             result = precheck(here / PACKAGE_NAME, profile, wd, workers=0)
         write_findings(result, here / FINDINGS_NAME)
         write_html(result, here / REPORT_NAME)
+        _write_overlay(result, here / OVERLAY_NAME)
         accounts.set_upload_state(
             upload_id,
             "done",
@@ -61,6 +63,102 @@ def run_check(db_url: str, store_root: str, profile_ref: str, upload_id: str, fo
     except Exception:  # ours, not the firm's: kept for the log, the page says 内部错误
         log.exception("pre-check of upload %s failed", upload_id)
         accounts.set_upload_state(upload_id, "failed", error=traceback.format_exc(limit=5))
+        return "failed"
+    finally:
+        accounts.dispose()
+
+
+def _write_overlay(result, path: Path) -> None:
+    """The DXF overlay of the findings (one file; a package of several plans gets the
+    first plan's, the others are in the report)."""
+    from outputs.overlay import write_overlay
+
+    try:
+        written = write_overlay(result, path)
+    except Exception:  # the overlay is a convenience: the report and findings stand alone
+        log.exception("overlay of %s not written", path.parent.name)
+        return
+    if written and written[0] != path:
+        written[0].replace(path)
+
+
+def record_precheck(accounts: Accounts, upload_id: str, findings: Path) -> str:
+    """Record the verdict of a pre-check whose findings.json is at ``findings``."""
+    import json
+
+    doc = json.loads(findings.read_text(encoding="utf-8"))
+    accounts.set_upload_state(
+        upload_id,
+        "done",
+        verdict=doc["verdict"],
+        counts=dict(doc.get("counts") or {}),
+        project_id=doc.get("project_id"),
+    )
+    return "done"
+
+
+def submitted_revision(store_root: str, project_id: str, sha256: str):
+    """The catalogue's revision of ``project_id`` whose package is ``sha256``, or None."""
+    from storage.store import Store
+
+    for rev in Store(store_root).revisions(project_id):
+        if rev.package_sha256 == sha256:
+            return rev
+    return None
+
+
+def run_submit(
+    db_url: str,
+    store_root: str,
+    profile_ref: str,
+    run_id: str,
+    package: str,
+    sha256: str,
+    project_id: str,
+) -> str:
+    """Submit a package without a Prefect server of the service's own: the
+    ``submit_package`` flow called here (Prefect runs it on a temporary server)."""
+    from flows.pipeline import submit_package
+
+    accounts = Accounts(db_url)
+    try:
+        accounts.set_run(run_id, "checking")
+        outcome = submit_package(package, store=store_root, profile=profile_ref)
+        accounts.set_run(
+            run_id, "done", revision=outcome.revision, verdict=outcome.result.verdict.verdict
+        )
+        return "done"
+    except Exception:
+        log.exception("submission run %s failed", run_id)
+        accounts.set_run(run_id, "failed", detail=traceback.format_exc(limit=5))
+        return "failed"
+    finally:
+        accounts.dispose()
+
+
+def run_rerun(db_url: str, store_root: str, profile_ref: str, run_id: str, out: str) -> str:
+    """An analyst's rerun of the archive (:func:`analysis.rerun.rerun`), its rows written
+    as JSON to ``out``."""
+    import json
+
+    from analysis.rerun import rerun
+    from schemas.profile import load_profile
+    from storage.store import Store
+
+    accounts = Accounts(db_url)
+    try:
+        accounts.set_run(run_id, "checking")
+        rows = rerun(Store(store_root), load_profile(profile_ref), include_unchanged=True)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(
+            json.dumps([r.as_dict() for r in rows], ensure_ascii=False), encoding="utf-8"
+        )
+        changed = sum(r.changed for r in rows)
+        accounts.set_run(run_id, "done", detail=f"重查 {len(rows)} 个版本，结论变化 {changed} 个")
+        return "done"
+    except Exception:
+        log.exception("rerun %s failed", run_id)
+        accounts.set_run(run_id, "failed", detail=traceback.format_exc(limit=5))
         return "failed"
     finally:
         accounts.dispose()
@@ -101,7 +199,39 @@ class Checker:
             run_check, self.db_url, self.store_root, self.profile_ref, upload_id, str(folder)
         )
 
+    def call(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` (a module-level function of this module) in the pool."""
+        return self._pool().submit(fn, *args)
+
     def shutdown(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
+    """The combined opinion (联合验收意见书) of a concluded case, rendered from the case and
+    its revision's stored package checked again, written into the case's folder."""
+    from cases.profile import load_case_rules
+    from engine.precheck import precheck
+    from outputs.joint_opinion import DOCUMENT_NAME, render_joint_opinion
+    from schemas.profile import load_profile
+    from storage.case_log import CaseLog, write_case_document
+    from storage.store import Store
+
+    try:
+        case = CaseLog.in_store(store_root).case(case_id)
+        vault = Store(store_root)
+        raw = vault.raw_path(case.package_sha256) if case is not None else None
+        if case is None or raw is None:
+            log.error("joint opinion of %s: no case or no stored package", case_id)
+            return "failed"
+        with vault.workspace("joint") as work:
+            result = precheck(raw, load_profile(profile_ref), work, workers=0)
+            result.package.sha256 = case.package_sha256
+            html = render_joint_opinion(case, load_case_rules(profile_ref), result)
+        write_case_document(store_root, case_id, DOCUMENT_NAME, html.encode("utf-8"))
+        return "done"
+    except Exception:
+        log.exception("joint opinion of %s failed", case_id)
+        return "failed"

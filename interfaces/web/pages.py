@@ -22,7 +22,22 @@ def _when(ts: float | None) -> str:
 
 
 templates.env.filters["when"] = _when
-templates.env.globals.update(VERDICT_NAMES=VERDICT_NAMES, STATE_NAMES=STATE_NAMES)
+EVENT_NAMES = {
+    "opened": "受理",
+    "green_channel": "绿色通道",
+    "dispatched": "征求意见",
+    "inspected": "现场勘察",
+    "opinion": "部门意见",
+    "exception": "认可例外",
+    "paused": "暂停补正",
+    "revision": "新版成果",
+    "concluded": "联合验收意见",
+    "archived": "存档",
+    "registered": "登记",
+}
+templates.env.globals.update(
+    VERDICT_NAMES=VERDICT_NAMES, STATE_NAMES=STATE_NAMES, EVENT_NAMES=EVENT_NAMES
+)
 
 
 def render(request: Request, name: str, auth: Auth | None, status_code: int = 200, **context):

@@ -3,7 +3,8 @@
 ``DUOCE_WEB_SECRET`` signs cookies and CSRF tokens; when unset, a random key is kept in
 ``<store>/web/secret.key`` (created once, mode 0600), so sessions survive a restart.
 ``DUOCE_WEB_DATABASE_URL`` moves the account tables (default: the store's catalogue file).
-``DUOCE_WEB_SECURE_COOKIES=1`` behind HTTPS.
+``DUOCE_WEB_SECURE_COOKIES=1`` behind HTTPS. ``DUOCE_WEB_PREFECT=1`` (with
+``PREFECT_API_URL``; ``duoce serve`` sets both) runs checks as Prefect flow runs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class WebSettings:
     upload_limit: int | None = None  # bytes; None: from the profile's PKG-007 limits
     check_workers: int = 1  # processes running pre-checks
     check_mode: str = "process"  # "process" (default) or "thread" (tests)
+    prefect: bool = False  # checks as Prefect flow runs (PREFECT_API_URL's server)
 
     @classmethod
     def from_env(cls, **overrides) -> WebSettings:
@@ -39,6 +41,8 @@ class WebSettings:
             "secret_key": env.get("DUOCE_WEB_SECRET") or None,
             "database_url": env.get("DUOCE_WEB_DATABASE_URL") or None,
             "secure_cookies": env.get("DUOCE_WEB_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            "prefect": env.get("DUOCE_WEB_PREFECT", "") in ("1", "true", "yes")
+            and bool(env.get("PREFECT_API_URL")),
         }
         if env.get("DUOCE_WEB_CHECK_WORKERS"):
             values["check_workers"] = int(env["DUOCE_WEB_CHECK_WORKERS"])

@@ -250,5 +250,5 @@ async def _chunks(request: Request) -> AsyncIterator[bytes]:
 def register(svc, auth: Auth, sink_id: str, filename: str, size: int, sha256: str) -> Upload:
     """Record an upload whose package is in place, and queue its pre-check."""
     upload = svc.accounts.add_upload(sink_id, auth.org.id, auth.person.id, filename, size, sha256)
-    svc.checker.submit(auth.org.id, upload.id)
+    svc.jobs.precheck(upload)
     return upload

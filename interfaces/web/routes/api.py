@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from interfaces.web.checks import FINDINGS_NAME, REPORT_NAME
 from interfaces.web.deps import FirmAuth, PersonAuth, services
@@ -67,7 +68,10 @@ async def upload_package(
     sink, sha256 = await receive_body(
         request, auth, svc.settings.web_dir, svc.upload_limit, filename
     )
-    return UploadOut.of(register(svc, auth, sink.id, clean_filename(filename), sink.size, sha256))
+    upload = await run_in_threadpool(
+        register, svc, auth, sink.id, clean_filename(filename), sink.size, sha256
+    )
+    return UploadOut.of(upload)
 
 
 @router.get("/packages/{upload_id}", response_model=UploadOut, summary="成果包预检状态")
