@@ -1640,3 +1640,8 @@ def empty_directory(out: Path) -> Case:
 def build_all(out: Path, names: Iterable[str] | None = None) -> list[Case]:
     """Every case (or those named), each in its own folder under ``out``."""
     return [BUILDERS[n](out / n) for n in (names or BUILDERS)]
+
+
+# the hostile families of issue 14 register themselves here (checked in real processes
+# under RLIMIT_AS by tests/corpus/test_hostile.py)
+from tests.corpus import hostile as _hostile  # noqa: E402,F401
