@@ -14,6 +14,8 @@ has columns ``field`` (code), ``value``, ``_row``; unknown 字段 rows are dropp
 
 ``df.attrs`` holds diagnostics for the schema stage: ``sheet_name`` (as written),
 ``source`` (``report.xlsx`` or ``report/<name>.csv``), ``headers`` (row 1 as text),
+``columns`` (field code → (its header as written, its Excel column letter); for the
+long-form sheet the 字段 text as written and the letter of the 值 column),
 ``header_guess_row`` (the first of the first 10 rows that maps at least half of the
 required fields, or None; not 1 means the header is not where the contract puts it),
 ``hidden`` (xlsx), ``encoding`` (csv), ``also_matched`` (other sheets that matched the
@@ -61,7 +63,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,7 +74,14 @@ from parsers.archive import Opened
 from parsers.manifest import REPORT_DIR, REPORT_XLSX, Envelope, is_report_csv, report_form
 from parsers.xlsx_guard import MAX_PART_BYTES, WHY, describe, preflight, sniff_not_xlsx
 from schemas.catalogue import make
-from schemas.fields import SHEETS_BY_KEY, SHEETS_BY_NAME, Sheet, header_to_code
+from schemas.fields import (
+    MAX_NAME_CHARS,
+    SHEETS_BY_KEY,
+    SHEETS_BY_NAME,
+    Sheet,
+    header_to_code,
+    split_name_code,
+)
 from schemas.findings import Finding, Place
 from schemas.profile import Limits
 
@@ -96,8 +104,6 @@ SHEET_ALIASES: dict[str, str] = {
 }
 _LONG_FORM_FIELD = {"字段", "FIELD"}
 _LONG_FORM_VALUE = {"值", "VALUE"}
-_BOTH = re.compile(r"^(?P<name>[^()（）]*?)\s*[（(]\s*(?P<code>[A-Za-z_]+)\s*[)）]$")
-_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.S)
 
 _PART = {
     "unreadable": "report.xlsx（无法读取：{reason}）",
@@ -151,8 +157,12 @@ def match_sheet(name: str) -> tuple[str, int] | None:
 
     Rank 0: the Chinese name exactly; 1: the name trimmed, or the English key (any
     case); 2: a registration-database table name (``ZRZ``, ``H`` …, any case) or the
-    ``名称(CODE)`` form. None for other sheets.
+    ``名称(CODE)`` form. None for other sheets, and for a name longer than
+    :data:`schemas.fields.MAX_NAME_CHARS` (Excel allows 31 characters; a CSV file stem
+    may be longer): such a sheet is not read, and RPT-001 says its sheet is missing.
     """
+    if len(name) > MAX_NAME_CHARS:
+        return None
     if name in SHEETS_BY_NAME:
         return SHEETS_BY_NAME[name].key, 0
     text = name.strip()
@@ -162,9 +172,9 @@ def match_sheet(name: str) -> tuple[str, int] | None:
         return text.lower(), 1
     if text.upper() in SHEET_ALIASES:
         return SHEET_ALIASES[text.upper()], 2
-    m = _BOTH.match(text)
-    if m:
-        for part in (m.group("name").strip(), m.group("code").upper()):
+    both = split_name_code(text, digits=False)
+    if both:
+        for part in (both[0], both[1].upper()):
             if part in SHEETS_BY_NAME:
                 return SHEETS_BY_NAME[part].key, 2
             if part in SHEET_ALIASES:
@@ -367,10 +377,13 @@ def _wide_frame(
     sheet: Sheet, rows: list[list[Any]], text: Callable[[Any], str | None]
 ) -> pd.DataFrame:
     columns: dict[str, int] = {}
+    written: dict[str, tuple[str, str]] = {}
     for j, raw in enumerate(rows[0] if rows else []):
-        code = header_to_code(sheet, text(raw))
+        header = text(raw)
+        code = header_to_code(sheet, header)
         if code and code not in columns:
             columns[code] = j
+            written[code] = (header or code, column_letter(j))
     data = rows[1:]
     frame: dict[str, Any] = {
         code: pd.Series([text(r[j]) if j < len(r) else None for r in data], dtype="object")
@@ -382,7 +395,9 @@ def _wide_frame(
         df = df[df[list(columns)].notna().any(axis=1)]
     else:
         df = df.iloc[0:0]
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["columns"] = written
+    return df
 
 
 def _long_form_frame(
@@ -394,20 +409,36 @@ def _long_form_frame(
     # row 1 already a field row (header left out): read it as data rather than lose it
     first = 0 if rows and header_to_code(sheet, _cell(rows[0], f_col, text)) else 1
     out: dict[str, list[Any]] = {"field": [], "value": [], ROW: []}
+    written: dict[str, tuple[str, str]] = {}
     for i in range(first, len(rows)):
-        code = header_to_code(sheet, _cell(rows[i], f_col, text))
+        label = _cell(rows[i], f_col, text)
+        code = header_to_code(sheet, label)
         if code is None:
             continue
+        written.setdefault(code, (label or code, column_letter(v_col)))
         out["field"].append(code)
         out["value"].append(_cell(rows[i], v_col, text))
         out[ROW].append(i + 1)
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             "field": pd.Series(out["field"], dtype="object"),
             "value": pd.Series(out["value"], dtype="object"),
             ROW: pd.Series(out[ROW], dtype="int64"),
         }
     )
+    df.attrs["columns"] = written  # a field's cell: its value column, in its own row
+    return df
+
+
+def column_letter(j: int) -> str:
+    """The Excel column letters of the 0-based column ``j`` (a CSV opened in Excel shows
+    the same): 0 → ``A``, 25 → ``Z``, 26 → ``AA``, 16383 → ``XFD``."""
+    letters = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
 
 
 def _cell(row: list[Any], j: int, text: Callable[[Any], str | None]) -> str | None:
@@ -473,7 +504,6 @@ def _number_text(value: float) -> str:
 def csv_text(value: str) -> str | None:
     """One CSV cell: stripped, ``="0701"`` unwrapped, empty -> None."""
     text = value.strip()
-    m = _EXCEL_TEXT.match(text)
-    if m:
-        text = m.group(1).strip()
+    if len(text) >= 3 and text.startswith('="') and text.endswith('"'):
+        text = text[2:-1].strip()
     return text or None

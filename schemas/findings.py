@@ -20,7 +20,10 @@ class Place:
     """Where a finding is: a table cell range or a drawing entity (or both).
 
     ``row`` is the spreadsheet row a person sees (header = row 1). ``field`` is the
-    column's standard code for table findings (an extension of results.md's object).
+    column's standard code for table findings (an extension of results.md's object);
+    ``header`` the column's header as the firm's workbook writes it (``房屋用途`` or
+    ``房屋用途(FWYT)``) and ``cell`` the cell as Excel names it, on the sheet as written
+    (``户!F5``; a CSV file's stem is its sheet). Both added in v1.1, after the others.
     """
 
     sheet: str | None = None
@@ -30,6 +33,8 @@ class Place:
     file: str | None = None
     layer: str | None = None
     handle: str | None = None
+    header: str | None = None
+    cell: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # its fields are text and numbers: no deep copy (``asdict``), which costs a

@@ -19,13 +19,14 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from schemas.catalogue import make
-from schemas.fields import CODE_LISTS, SHEETS, SHEETS_BY_KEY, Field, Sheet
+from schemas.fields import CODE_LISTS, SHEETS, SHEETS_BY_KEY, SHEETS_BY_NAME, Field, Sheet
 from schemas.findings import Finding, Place
 from schemas.profile import Profile
 
@@ -96,6 +97,10 @@ class Tables:
     project: dict[str, Any] = field(default_factory=dict)
     project_rows: dict[str, int] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # sheet keys present in the report
+    # sheet key → field code → (its header as the workbook writes it, its column letter);
+    # sheet key → the sheet's name as written (the reader's df.attrs)
+    columns: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    sheet_names: dict[str, str] = field(default_factory=dict)
     # sheet key → (the frame the keys were made from, its row keys, row → key); a frame
     # replaced in ``frames`` (as the CRS step does) gets fresh keys
     _keys: dict[str, tuple[pd.DataFrame, pd.Series, dict[Any, str | None]]] = field(
@@ -120,6 +125,48 @@ class Tables:
         """The key of one row (None for a row the sheet does not have): a dict look-up."""
         return self._cached_keys(sheet_key)[2].get(row)
 
+    def where(self, sheet_key: str, code: str | None, row: int | None) -> tuple[str | None, str | None]:
+        """(header as written, cell as Excel names it: ``户!F5``) of a field in a row, or
+        (None, None) where the report does not say. A field written ``ZRZH+SJC`` or
+        ``XZBZ/YZBZ`` (a key or a pair of columns) gives every header and the first cell."""
+        known = self.columns.get(sheet_key)
+        if not known or not code:
+            return None, None
+        parts = [known[c] for c in code.replace("+", "/").split("/") if c in known]
+        if not parts:
+            return None, None
+        header = "、".join(h for h, _ in parts)
+        if row is None:
+            return header, None
+        return header, f"{_sheet_ref(self.sheet_names.get(sheet_key, SHEETS_BY_KEY[sheet_key].name))}!{parts[0][1]}{row}"
+
+    def place(self, sheet: Sheet, row: int | None, code: str | None, key: str | None = None, **drawing: Any) -> Place:
+        """A table place with the header and cell the firm's workbook shows."""
+        header, cell = self.where(sheet.key, code, row)
+        return Place(
+            sheet=sheet.name, row=None if row is None else int(row), key=key, field=code, header=header, cell=cell, **drawing
+        )
+
+    def locate(self, findings: list[Finding]) -> list[Finding]:
+        """Findings about a report cell (sheet, row and field) given its header as written
+        and its cell, in the place and at the end of the message: ``（套内建筑面积，户!H12）``.
+        Findings already located, or about no cell the report has, are kept as they are."""
+        out = []
+        for f in findings:
+            o = f.object
+            sheet = SHEETS_BY_NAME.get(o.sheet) if o.sheet else None
+            if sheet is None or o.cell is not None or o.row is None or not o.field:
+                out.append(f)
+                continue
+            header, cell = self.where(sheet.key, o.field, o.row)
+            if cell is None:
+                out.append(f)
+                continue
+            out.append(
+                dc_replace(f, object=dc_replace(o, header=header, cell=cell), message=f"{f.message}（{header}，{cell}）")
+            )
+        return out
+
     def _cached_keys(self, sheet_key: str) -> tuple[pd.DataFrame, pd.Series, dict[Any, str | None]]:
         df = self.frames.get(sheet_key)
         if df is None:
@@ -130,6 +177,14 @@ class Tables:
             cached = (df, keys, dict(zip(df.index.tolist(), _key_objects(keys), strict=True)))
             self._keys[sheet_key] = cached
         return cached
+
+
+def _sheet_ref(name: str) -> str:
+    """A sheet's name as a cell reference writes it: quoted (``'My sheet'!A1``) where Excel
+    quotes it, i.e. unless it is letters, digits, ``_`` and CJK only."""
+    if name and all(c.isalnum() or c == "_" for c in name) and not name[0].isdigit():
+        return name
+    return "'" + name.replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------- cell readers (vectorised)
@@ -303,8 +358,18 @@ def _type_column(
     return clean_text(raw).astype("string"), pd.Series(False, index=raw.index), None
 
 
-def _place(sheet: Sheet, row: int, f: str | None, key: str | None) -> Place:
-    return Place(sheet=sheet.name, row=int(row), key=key, field=f)
+def _where(sheet: Sheet, raw: pd.DataFrame) -> Tables:
+    """The header and cell look-up of one raw sheet (its reader's ``df.attrs``)."""
+    return Tables(
+        columns={sheet.key: dict(raw.attrs.get("columns") or {})},
+        sheet_names={sheet.key: raw.attrs.get("sheet_name") or sheet.name},
+    )
+
+
+def _column(where: Tables, sheet: Sheet, code: str) -> str:
+    """A column as a finding names it: its header as written, else its code."""
+    header, _ = where.where(sheet.key, code, None)
+    return f"「{header}」" if header else code
 
 
 # each bound's pandera check name, the comparison a valid value passes, its symbol
@@ -412,6 +477,7 @@ def type_sheet(
         typed = _empty_typed(sheet)
         typed.attrs["header_misplaced"] = True  # its rows cannot be read: treat the sheet as absent
         return typed, findings
+    where = _where(sheet, raw)
     rows = raw["_row"].astype(int) if "_row" in raw.columns else pd.RangeIndex(2, len(raw) + 2)
     raw = raw.set_axis(pd.Index(rows), axis=0)
     typed = pd.DataFrame(index=raw.index)
@@ -435,9 +501,9 @@ def type_sheet(
             findings.append(
                 make(
                     "RPT-008",
-                    _place(sheet, row, code, key),
+                    where.place(sheet, row, code, key),
                     sheet=sheet.name,
-                    column=code,
+                    column=_column(where, sheet, code),
                     value=value,
                     decimals=DECIMALS[sheet.field(code).kind],
                 )
@@ -451,16 +517,16 @@ def type_sheet(
             findings.append(
                 make(
                     code_,
-                    _place(sheet, row, code, key),
+                    where.place(sheet, row, code, key),
                     sheet=sheet.name,
-                    column=code,
+                    column=_column(where, sheet, code),
                     value=value,
                     kind=KIND_NAMES.get(f.kind, f.kind),
                 )
             )
 
     try:
-        findings.extend(_map_failures(sheet, validate_sheet(sheet, typed), raw, unreadable, keys))
+        findings.extend(_map_failures(sheet, validate_sheet(sheet, typed), raw, unreadable, keys, where))
     except (TypeError, ValueError) as err:  # a bound on an odd dtype: one finding, never a crash
         findings.append(make("RPT-003", Place(sheet=sheet.name), sheet=sheet.name, column="?", value=str(err), kind="?"))
 
@@ -475,9 +541,9 @@ def type_sheet(
             findings.append(
                 make(
                     "RPT-006",
-                    _place(sheet, row, "+".join(cols), key),
+                    where.place(sheet, row, "+".join(cols), key),
                     sheet=sheet.name,
-                    column="+".join(cols),
+                    column="+".join(_column(where, sheet, c) for c in cols),
                     value=value,
                 )
             )
@@ -513,6 +579,7 @@ def _map_failures(
     raw: pd.DataFrame,
     unreadable: dict[str, pd.Series],
     keys: _SheetKeys,
+    where: Tables,
 ) -> list[Finding]:
     """The schema's failure cases → RPT-002 (missing column), RPT-004 (empty), RPT-007
     (bound), in their order. A cell that RPT-003/005 already named is left out (one finding
@@ -535,12 +602,21 @@ def _map_failures(
         found = keys.at(at)
         if check == "not_nullable":
             for row, key in zip(rows, found, strict=True):
-                out.append(make("RPT-004", _place(sheet, row, column, key), sheet=sheet.name, column=column))
+                out.append(
+                    make("RPT-004", where.place(sheet, row, column, key), sheet=sheet.name, column=_column(where, sheet, column))
+                )
         elif (bound := _bound_text(check)) is not None:
             values = raw[column].to_numpy()[at] if column in raw.columns else np.full(len(at), None)
             for row, key, value in zip(rows, found, values, strict=True):
                 out.append(
-                    make("RPT-007", _place(sheet, row, column, key), sheet=sheet.name, column=column, value=value, bound=bound)
+                    make(
+                        "RPT-007",
+                        where.place(sheet, row, column, key),
+                        sheet=sheet.name,
+                        column=_column(where, sheet, column),
+                        value=value,
+                        bound=bound,
+                    )
                 )
     return out
 
@@ -551,11 +627,14 @@ def _map_failures(
 def type_project(raw: pd.DataFrame, profile: Profile | None) -> tuple[dict[str, Any], dict[str, int], list[Finding]]:
     sheet = SHEETS_BY_KEY["project"]
     findings: list[Finding] = []
+    where = _where(sheet, raw)
     raw = raw.dropna(subset=["field"]) if "field" in raw.columns else raw.iloc[0:0]
     dup = raw["field"].duplicated(keep="first") if len(raw) else pd.Series(dtype=bool)
     for i in dup.index[dup.to_numpy()]:
         r = raw.loc[i]
-        findings.append(make("RPT-006", _place(sheet, r["_row"], r["field"], r["field"]), sheet=sheet.name, column="字段", value=r["field"]))
+        findings.append(
+            make("RPT-006", where.place(sheet, r["_row"], r["field"], r["field"]), sheet=sheet.name, column="字段", value=r["field"])
+        )
     raw = raw.loc[~dup] if len(raw) else raw
     wide = pd.DataFrame({r["field"]: [r["value"]] for _, r in raw.iterrows()})
     rows = {r["field"]: int(r["_row"]) for _, r in raw.iterrows()}
@@ -574,13 +653,23 @@ def type_project(raw: pd.DataFrame, profile: Profile | None) -> tuple[dict[str, 
         if bool(bad.iloc[0]):
             code_ = "RPT-005" if f.kind == "enum" else "RPT-003"
             findings.append(
-                make(code_, _place(sheet, row, f.code, f.code), sheet=sheet.name, row=row, column=f.code, value=wide[f.code].iloc[0], kind=KIND_NAMES.get(f.kind, f.kind))
+                make(
+                    code_,
+                    where.place(sheet, row, f.code, f.code),
+                    sheet=sheet.name,
+                    row=row,
+                    column=_column(where, sheet, f.code),
+                    value=wide[f.code].iloc[0],
+                    kind=KIND_NAMES.get(f.kind, f.kind),
+                )
             )
             v = None
         elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
             v = None
             if f.required:
-                findings.append(make("RPT-004", _place(sheet, row, f.code, f.code), sheet=sheet.name, row=row, column=f.code))
+                findings.append(
+                    make("RPT-004", where.place(sheet, row, f.code, f.code), sheet=sheet.name, row=row, column=_column(where, sheet, f.code))
+                )
         values[f.code] = v.date() if isinstance(v, pd.Timestamp) else (str(v) if v is not None and f.kind != "date" else v)
     return values, rows, findings
 
@@ -637,9 +726,9 @@ def _ref_findings(
         out.append(
             make(
                 "RPT-009",
-                _place(sheet, row, column, key),
+                tables.place(sheet, row, column, key),
                 sheet=sheet.name,
-                column=column,
+                column=_column(tables, sheet, column),
                 value=v,
                 target=target_name,
             )
@@ -672,6 +761,8 @@ def type_tables(
             if sheet.required and report_present and sheet.name not in unreadable:
                 findings.append(make("RPT-001", Place(sheet=sheet.name), sheet=sheet.name))
             continue
+        tables.columns[sheet.key] = dict(raw.attrs.get("columns") or {})
+        tables.sheet_names[sheet.key] = raw.attrs.get("sheet_name") or sheet.name
         if sheet.long_form:
             tables.project, tables.project_rows, found = type_project(raw, profile)
             tables.present.add(sheet.key)

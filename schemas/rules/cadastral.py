@@ -50,6 +50,7 @@ from schemas.codes import (
 from schemas.context import Context
 from schemas.drawings import rep_points
 from schemas.findings import Finding, Place
+from schemas.rules import located
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
 PARCEL_SHEET, POINT_SHEET, LINE_SHEET = "宗地", "界址点", "界址线"
@@ -654,7 +655,7 @@ def land_unit_code(ctx: Context) -> list[Finding]:
     ]
 
 
-RULES = [
+RULES = located([
     unit_codes,
     point_numbering,
     point_order,
@@ -666,4 +667,4 @@ RULES = [
     taped_lengths,
     overlapping_parcels,
     land_unit_code,
-]
+])

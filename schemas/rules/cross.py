@@ -19,6 +19,7 @@ from schemas.catalogue import make
 from schemas.codes import bdcdyh_valid, zddm_valid
 from schemas.context import Context
 from schemas.findings import Finding, Place
+from schemas.rules import located
 from schemas.rules.planning import (
     EPS,
     building_place,
@@ -319,7 +320,7 @@ def storeys_vs_plan(ctx: Context) -> list[Finding]:
     return found
 
 
-RULES = [
+RULES = located([
     codes_without_parcel,
     unit_codes,
     parcel_vs_site,
@@ -328,4 +329,4 @@ RULES = [
     footprint_vs_building,
     property_vs_planning,
     storeys_vs_plan,
-]
+])

@@ -30,6 +30,7 @@ from schemas.fields import CODE_LISTS
 from schemas.findings import Finding, Place
 from schemas.measure import setbacks
 from schemas.outlines import loose_count
+from schemas.rules import located
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
 PROJECT = "项目"  # FW of a project-scope indicator
@@ -95,6 +96,20 @@ def project_scz(ctx: Context, *codes: str) -> tuple[dict[str, float], dict[str, 
     if scz.isna().any():
         return None
     return {c: float(scz[c]) for c in codes}, {c: int(proj.at[c, "row"]) for c in codes}
+
+
+# each indicator's unit in a message and the decimals its figures are shown with
+INDICATOR_UNITS: dict[str, tuple[str, int]] = {
+    "YDMJ": (" m²", 2), "ZJZMJ": (" m²", 2), "JRMJ": (" m²", 2), "JDMJ": (" m²", 2),
+    "RJL": ("", 2), "JZMD": ("%", 2), "LDL": ("%", 2), "JZGD": (" m", 2),
+    "DSCS": (" 层", 0), "DXCS": (" 层", 0), "JDCW": (" 个", 0),
+}
+
+
+def unit_of(zbdm: str) -> dict[str, Any]:
+    """``unit`` and ``digits`` of an indicator for its message (2 decimals, no unit if unknown)."""
+    unit, digits = INDICATOR_UNITS.get(zbdm, ("", 2))
+    return {"unit": unit, "digits": digits}
 
 
 def indicator_place(ctx: Context, row: int, field: str = "SCZ", **drawing: Any) -> Place:
@@ -245,7 +260,8 @@ def maxima(ctx: Context) -> list[Finding]:
     for r in ind[over.fillna(False)].itertuples():
         out.append(
             make("PLN-002", indicator_place(ctx, r.row), expected=num(r.GHZ), actual=num(r.SCZ),
-                 tolerance=round(float(tol[r.Index]), 6), scope=scope_text(r.FW), indicator=indicator_name(r.ZBDM))
+                 tolerance=round(float(tol[r.Index]), 6), scope=scope_text(r.FW), indicator=indicator_name(r.ZBDM),
+                 **unit_of(r.ZBDM))
         )
     return out
 
@@ -256,7 +272,7 @@ def minima(ctx: Context) -> list[Finding]:
     under = ind["ZBDM"].isin(["LDL", "JDCW"]) & (ind["SCZ"] < ind["GHZ"] - EPS)
     return [
         make("PLN-003", indicator_place(ctx, r.row), expected=num(r.GHZ), actual=num(r.SCZ),
-             scope=scope_text(r.FW), indicator=indicator_name(r.ZBDM))
+             scope=scope_text(r.FW), indicator=indicator_name(r.ZBDM), **unit_of(r.ZBDM))
         for r in ind[under].itertuples()
     ]
 
@@ -526,7 +542,7 @@ def building_indicators(ctx: Context) -> list[Finding]:
     ]
 
 
-RULES = [
+RULES = located([
     missing_indicators,
     maxima,
     minima,
@@ -540,4 +556,4 @@ RULES = [
     setback_rules,
     building_footprints,
     building_indicators,
-]
+])

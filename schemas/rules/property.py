@@ -44,6 +44,7 @@ from schemas.catalogue import make
 from schemas.context import Context, per_context
 from schemas.drawings import rep_points
 from schemas.findings import Finding, Place
+from schemas.rules import located
 from schemas.rules.planning import open_shapes
 
 EPS = 1e-6  # rules.md: "differs by more than t" means |a − b| > t + 1e-6
@@ -945,7 +946,7 @@ def unit_number(ctx: Context) -> list[Finding]:
     ]
 
 
-RULES = [
+RULES = located([
     unit_sum,
     coefficient,
     apportioned_area,
@@ -959,4 +960,4 @@ RULES = [
     floor_table,
     unit_number,
     balconies,
-]
+])

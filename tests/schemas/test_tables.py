@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas import tables
@@ -230,6 +230,7 @@ def _pandera_cases(sheet, typed) -> list[tuple[str, str, tuple]]:
 
 
 @pytest.mark.parametrize("sheet_key", ["unit", "floor", "building", "parcel", "planning_indicator"])
+@settings(deadline=None)  # the first case imports pandera: no deadline decides this test
 @given(data=st.data())
 def test_numpy_validation_is_the_pandera_schema(sheet_key, data):
     """The check validates in numpy; the same schema stated in pandera finds the same cases."""
