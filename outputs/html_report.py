@@ -22,6 +22,7 @@ the summary.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -58,6 +59,9 @@ table.info th{width:7.5em;white-space:nowrap}td.hash{font-family:monospace;font-
 .sev{display:inline-block;font-size:.8em;font-weight:600;padding:0 .45em;border-radius:3px;white-space:nowrap;vertical-align:1px}
 .sev-error{background:#c62828;color:#fff}.sev-warning{background:#e0a100;color:#1f1f1f}.sev-info{background:#5b7f95;color:#fff}
 .st{display:inline-block;font-size:.8em;padding:0 .45em;border-radius:3px;border:1px solid;white-space:nowrap;vertical-align:1px}
+.st-tol{color:#6b4e00;border-color:#c99400;background:#fff8e1}
+.why{margin:.2em 0 .6em;font-size:.88em;background:#f7f9fb;border-left:3px solid #9bb;padding:.35em .6em}
+.why p{margin:.15em 0}
 .st-new{color:#b00020;border-color:#b00020}.st-open{color:#7a5a00;border-color:#a07800}.st-fixed{color:#1d6b33;border-color:#2e8b46}
 ol.fs{list-style:none;margin:0;padding:0}
 li.f{display:flex;flex-wrap:wrap;gap:10px 16px;border-top:1px solid #dde;padding:.7em 0}
@@ -93,8 +97,24 @@ def _t(value: Any) -> str:
     return escape(str(value))
 
 
-def _fig(value: Any) -> str:
-    """A compared figure: numbers without float noise, text escaped."""
+def _fig(value: Any, unit: str = "", digits: int | None = None) -> str:
+    """A compared figure: numbers without float noise (or to ``digits`` decimals) with their
+    unit, a ratio (unit ``%ratio``) as a percent; text escaped."""
+    if unit == "%ratio":
+        try:
+            return f"{float(value) * 100:.{digits or 0}f}%"
+        except (TypeError, ValueError):
+            return escape(str(value))
+    if digits is not None and not isinstance(value, str):
+        try:
+            v = float(value)
+            if v == v:
+                return f"{v:.{digits}f}{escape(unit)}"
+        except (TypeError, ValueError):
+            pass
+    if unit and not isinstance(value, str):
+        text = _fig(value)
+        return text if text == "—" else text + escape(unit)
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -178,6 +198,9 @@ def _verdict(result: CheckResult) -> str:
         tolerated = set(result.profile.tolerated.codes)
         blocking = sum(n for code, n in by_code.items() if code not in tolerated)
         lines.append(f"<p>有 <b>{blocking}</b> 处不可容缺的错误，请全部修正后重新提交（一次性告知，以下为全部问题）。</p>")
+        if v.tolerable:
+            items = "".join(f"<li>{escape(code)} {escape(_title(code))}：{by_code.get(code, 0)} 处</li>" for code in v.tolerable)
+            lines.append(f"<p>其中以下为容缺事项（单独出现时可容缺受理），也须一并修正：</p><ul>{items}</ul>")
     return f'<section class="verdict {escape(v.verdict)}" id="verdict">{"".join(lines)}</section>'
 
 
@@ -214,6 +237,10 @@ def _place(f: Finding) -> str:
     parts = []
     if o.sheet:
         cell = f"报表「{escape(o.sheet)}」" + (f" 第 {o.row} 行" if o.row is not None else "")
+        if o.header:
+            cell += f" · 列「{escape(o.header)}」"
+        if o.cell:
+            cell += f" · 单元格 {escape(o.cell)}"
         if o.field:
             cell += f" · 字段 {escape(o.field)}"
         if o.key:
@@ -232,10 +259,39 @@ def _place(f: Finding) -> str:
 
 
 def _figures(f: Finding) -> str:
-    items = [(name, v) for name, v in (("应为", f.expected), ("实际", f.actual), ("限差", f.tolerance)) if v is not None]
+    units = _units(f.code)
+    items = [(name, key, v) for name, key, v in (("应为", "expected", f.expected), ("实际", "actual", f.actual),
+                                                  ("限差", "tolerance", f.tolerance)) if v is not None]
     if not items:
         return ""
-    return '<p class="fig">' + " · ".join(f"{name} <b>{_fig(v)}</b>" for name, v in items) + "</p>"
+    return '<p class="fig">' + " · ".join(f"{name} <b>{_fig(v, *units.get(key, ('', None)))}</b>" for name, key, v in items) + "</p>"
+
+
+_TEMPLATE_FIELD = re.compile(r"\{(expected|actual|tolerance)(?::[^{}]*?(?:\{\w+\})?[^{}]*?)?\}(%| m²| m)?")
+
+
+def _units(code: str) -> dict[str, tuple[str, int | None]]:
+    """The unit and decimals of each compared figure as the rule's template shows it:
+    ``{actual:.2f} m²`` → (" m²", 2); ``{tolerance:.0%}`` → ("%", 0) (a ratio as a percent)."""
+    rule = CATALOGUE.get(code)
+    out: dict[str, tuple[str, int | None]] = {}
+    for m in _TEMPLATE_FIELD.finditer(rule.template if rule else ""):
+        spec = m.group(0)
+        digits = re.search(r"\.(\d)[f%]", spec)
+        if spec.endswith("%}"):
+            out.setdefault(m.group(1), ("%ratio", int(digits.group(1)) if digits else 0))
+        else:
+            out.setdefault(m.group(1), (m.group(2) or "", int(digits.group(1)) if digits else None))
+    return out
+
+
+def _why(code: str) -> str:
+    """The rule's basis and how to fix it (the catalogue's), beside its findings."""
+    rule = CATALOGUE.get(code)
+    if rule is None:
+        return ""
+    return (f'<div class="why"><p><b>依据</b> {escape(rule.basis)}</p>'
+            f'<p><b>修改方法</b> {escape(rule.fix)}</p></div>')
 
 
 def _map_budget(groups: dict[str, dict[str, list[int]]], mappable: set[int]) -> dict[str, int]:
@@ -250,9 +306,10 @@ def _map_budget(groups: dict[str, dict[str, list[int]]], mappable: set[int]) -> 
     return {code: min(k, n) for code, k in per_rule.items()}
 
 
-def _finding(i: int, f: Finding, maps: MapMaker, with_map: bool, status: str | None) -> str:
+def _finding(i: int, f: Finding, maps: MapMaker, with_map: bool, status: str | None, tolerated: bool = False) -> str:
     sev = f'<span class="sev sev-{escape(f.severity)}">{SEVERITY_NAMES.get(f.severity, escape(f.severity))}</span>'
-    text = f'<p class="msg">{_badge(status)}{sev} {escape(f.message)}</p>{_figures(f)}{_place(f)}'
+    tol = '<span class="st st-tol">容缺</span> ' if tolerated else ""
+    text = f'<p class="msg">{_badge(status)}{tol}{sev} {escape(f.code)} {escape(f.message)}</p>{_figures(f)}{_place(f)}'
     figure = ""
     if with_map:
         m = maps.draw(f)
@@ -273,14 +330,16 @@ def _findings(result: CheckResult, groups: dict[str, dict[str, list[int]]], maps
         n = sum(map(len, codes.values()))
         out.append(f'<section class="survey" id="d-{_anchor(domain)}"><h2>{_t(DOMAIN_NAMES.get(domain, domain))}（{n} 处）</h2>')
         for code, idx in codes.items():
+            tol = '<span class="st st-tol">容缺</span> ' if code in result.verdict.tolerable else ""
             out.append(f'<section class="rule" id="r-{_anchor(code)}"><h3>{escape(code)} {escape(_title(code))} '
-                       f'{_severity_cell(result.findings, idx)} · {len(idx)} 处</h3>')
+                       f'{tol}{_severity_cell(result.findings, idx)} · {len(idx)} 处</h3>{_why(code)}')
             with_place = [i for i in idx if i in mappable]
             allowed = set(with_place[: budget.get(code, 0)])
             if len(allowed) < len(with_place):
                 out.append(f'<p class="note">本规则有 {len(with_place)} 处图上位置；为控制报告大小，仅前 {len(allowed)} 处附位置图，'
                            f"其余见坐标与句柄。</p>")
-            items = "".join(_finding(i, result.findings[i], maps, i in allowed, finding_status(previous, result.findings[i]))
+            items = "".join(_finding(i, result.findings[i], maps, i in allowed, finding_status(previous, result.findings[i]),
+                                     result.verdict.is_tolerated(result.findings[i]))
                             for i in idx)
             out.append(f'<ol class="fs">{items}</ol></section>')
         out.append("</section>")

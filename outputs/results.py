@@ -28,10 +28,20 @@ def findings_document(result: CheckResult) -> dict[str, Any]:
         doc["deadline"] = v.deadline.isoformat()
         doc["deadline_basis"] = v.deadline_basis
         doc["tolerated"] = list(v.tolerated)
+    elif v.tolerable:
+        doc["tolerable"] = list(v.tolerable)  # 容缺 items of a rejected package
     doc["crs"] = f"EPSG:{result.zone.epsg}"
     doc["counts"] = result.counts
-    doc["findings"] = [f.as_dict() for f in result.findings]
+    doc["findings"] = [_finding(f, v.is_tolerated(f)) for f in result.findings]
     return doc
+
+
+def _finding(f, tolerated: bool) -> dict[str, Any]:
+    """A finding's record; a 容缺 item says so (``"tolerated": true``; absent otherwise)."""
+    out = f.as_dict()
+    if tolerated:
+        out["tolerated"] = True
+    return out
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -32,11 +32,18 @@ class Verdict:
     verdict: str
     deadline: dt.date | None = None
     deadline_basis: str | None = None  # "statutory" or "weekdays" (year beyond the calendar)
-    tolerated: tuple[str, ...] = ()  # the 容缺 codes found
+    tolerated: tuple[str, ...] = ()  # the 容缺 codes found (容缺受理 only, as results.md has it)
+    # the error codes found that the profile tolerates, whatever the verdict: a rejected
+    # package's 容缺 items are marked as such too (every report marks them)
+    tolerable: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return VERDICT_NAMES[self.verdict]
+
+    def is_tolerated(self, finding: Finding) -> bool:
+        """A 容缺 item: an error whose code the profile tolerates."""
+        return finding.severity == "error" and finding.code in self.tolerable
 
 
 def is_workday(day: dt.date) -> tuple[bool, bool]:
@@ -63,7 +70,8 @@ def decide(findings: list[Finding], profile: Profile, checked: dt.date) -> Verdi
     if not errors:
         return Verdict("accepted")
     tolerated = set(profile.tolerated.codes)
+    tolerable = tuple(sorted(errors & tolerated))
     if errors <= tolerated:
         deadline, basis = add_working_days(checked, profile.tolerated.deadline_working_days)
-        return Verdict("accepted_with_deficiencies", deadline, basis, tuple(sorted(errors)))
-    return Verdict("rejected")
+        return Verdict("accepted_with_deficiencies", deadline, basis, tuple(sorted(errors)), tolerable)
+    return Verdict("rejected", tolerable=tolerable)
