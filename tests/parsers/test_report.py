@@ -382,3 +382,69 @@ def test_csv_cell_longer_than_pythons_default_field_limit(tmp_path: Path) -> Non
     tables, form, findings = read_report(opened_with(tmp_path, raw))
     assert form == "csv" and findings == []
     assert tables["unit"]["SHBW"].tolist() == [note]
+
+
+def test_columns_keep_the_header_as_written_and_its_excel_letter(tmp_path: Path) -> None:
+    header = ["备注", "宗地代码(ZDDM)", "不动产单元号", "zdmj"] + [f"x{i}" for i in range(24)] + ["土地用途"]
+    row = ["n", ZDDM, ZDDM + "W00000000", 1.5] + [None] * 24 + ["0701"]
+    tables, _, findings = read_xlsx(tmp_path, {"宗地": [header, row]})
+    assert findings == []
+    assert tables["parcel"].attrs["columns"] == {
+        "ZDDM": ("宗地代码(ZDDM)", "B"),
+        "BDCDYH": ("不动产单元号", "C"),
+        "ZDMJ": ("zdmj", "D"),
+        "YT": ("土地用途", "AC"),  # the 29th column, as Excel names it
+    }
+
+
+def test_project_fields_name_their_label_and_the_value_column(tmp_path: Path) -> None:
+    rows = [["字段", "值"], ["项目编号", "LC-1"], ["坐标系(ZBX)", "EPSG:4548"]]
+    tables, _, _ = read_xlsx(tmp_path, {"项目信息": rows})
+    assert tables["project"].attrs["columns"] == {"XMBH": ("项目编号", "B"), "ZBX": ("坐标系(ZBX)", "B")}
+
+
+def test_csv_columns_are_lettered_as_excel_opens_them(tmp_path: Path) -> None:
+    raw = {"report/户.csv": f"序号,不动产单元号,户号\n1,{ZRZH}0101,0101\n".encode()}
+    tables, _, _ = read_report(opened_with(tmp_path, raw))
+    assert tables["unit"].attrs["columns"] == {"BDCDYH": ("不动产单元号", "B"), "HH": ("户号", "C")}
+
+
+def test_column_letters() -> None:
+    from parsers.report import column_letter
+
+    assert [column_letter(j) for j in (0, 25, 26, 51, 52, 701, 702, 16383)] == [
+        "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA", "XFD"
+    ]
+
+
+def test_a_blank_filled_header_or_sheet_name_is_not_matched_and_does_not_hang(tmp_path: Path) -> None:
+    """``a`` + 60 000 spaces + ``b`` (34 s with the old backtracking pattern): over the
+    256-character limit, so it names no field and no sheet; ``名称 (CODE)`` with long blanks
+    inside the limit still matches."""
+    from parsers.report import match_sheet
+    from schemas.fields import SHEETS_BY_KEY, header_to_code
+
+    hostile = "a" + " " * 60_000 + "b"
+    unit = SHEETS_BY_KEY["unit"]
+    assert header_to_code(unit, hostile) is None
+    assert header_to_code(unit, "户号" + " " * 60_000 + "(HH)") is None  # over the limit
+    assert header_to_code(unit, "户号" + " " * 200 + "（HH ）") == "HH"
+    assert header_to_code(unit, "(" * 200 + "HH)") is None
+    assert match_sheet(hostile) is None
+    assert match_sheet("户" + " " * 60_000 + "(H)") is None
+    assert match_sheet("户 " + " " * 100 + "(h)") == ("unit", 2)
+    raw = {"report/户.csv": (hostile + ",户号\n1,0101\n").encode()}
+    tables, _, findings = read_report(opened_with(tmp_path, raw))
+    assert findings == []
+    assert tables["unit"].attrs["columns"] == {"HH": ("户号", "B")}
+    assert tables["unit"].attrs["headers"][0] == hostile  # kept as written, not matched
+
+
+def test_a_long_sheet_name_in_a_workbook_is_no_sheet(tmp_path: Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns past Excel's 31 characters
+        tables, _, findings = read_xlsx(tmp_path, {"户" + " " * 300 + "(H)": [["HH"], ["0101"]], "层": [["SJC"], [1]]})
+    assert findings == []
+    assert list(tables) == ["floor"]

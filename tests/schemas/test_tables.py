@@ -256,3 +256,54 @@ def test_numpy_validation_is_the_pandera_schema(sheet_key, data):
     )
     theirs = [(c, col, idx) for c, col, idx in _pandera_cases(sheet, typed)]
     assert ours == theirs
+
+
+def _written(df: pd.DataFrame, sheet_name: str, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    df.attrs.update(sheet_name=sheet_name, columns=columns)
+    return df
+
+
+def test_a_table_finding_names_the_header_as_written_and_its_cell():
+    unit = _written(
+        unit_rows(FWYT=["11", None], SCTNJZMJ=["88.12", "八十"]), "户 (H)",
+        {"BDCDYH": ("不动产单元号", "A"), "FWYT": ("房屋用途", "F"), "SCTNJZMJ": ("套内面积(SCTNJZMJ)", "H")},
+    )
+    tables, found = type_tables(minimal(unit=unit), PROFILE)
+    empty = next(f for f in found if f.code == "RPT-004")
+    assert (empty.object.field, empty.object.header, empty.object.cell) == ("FWYT", "房屋用途", "'户 (H)'!F3")
+    assert empty.message == "「户」第 3 行 「房屋用途」（'户 (H)'!F3） 为空"
+    bad = next(f for f in found if f.code == "RPT-003")
+    assert bad.object.cell == "'户 (H)'!H3" and "「套内面积(SCTNJZMJ)」" in bad.message
+    assert bad.as_dict()["object"]["cell"] == "'户 (H)'!H3"  # findings.json: added keys only
+    assert tables.where("unit", "FWYT", 7) == ("房屋用途", "'户 (H)'!F7")
+
+
+def test_a_column_the_reader_did_not_letter_keeps_its_code():
+    _, found = type_tables(minimal(unit=unit_rows(FWYT=["11", None])), PROFILE)
+    empty = next(f for f in found if f.code == "RPT-004")
+    assert empty.object.cell is None and empty.message == "「户」第 3 行 FWYT 为空"
+
+
+def test_a_project_field_is_located_in_its_value_column():
+    project = _written(
+        pd.DataFrame({"field": ["XMBH", "FCMJJD"], "value": ["P", "四级"], "_row": [2, 4]}),
+        "项目信息", {"XMBH": ("项目编号", "B"), "FCMJJD": ("房产面积精度等级", "B")},
+    )
+    _, found = type_tables(minimal(project=project), PROFILE)
+    bad = next(f for f in found if f.code == "RPT-005")
+    assert bad.object.cell == "项目信息!B4" and "「房产面积精度等级」（项目信息!B4）" in bad.message
+
+
+def test_rule_findings_about_a_cell_are_located_once():
+    from schemas.catalogue import make
+    from schemas.findings import Place
+
+    unit = _written(unit_rows(), "户", {"SCJZMJ": ("实测建筑面积", "I"), "BDCDYH": ("不动产单元号", "A")})
+    tables, _ = type_tables(minimal(unit=unit), PROFILE)
+    f = make("PRP-001", Place(sheet="户", row=2, key="k", field="SCJZMJ"), expected=98.0, actual=98.12)
+    drawn = make("PRP-007", Place(file="drawings/floors/0001.dxf", layer="FC_H"), reason="r")
+    located = tables.locate([f, drawn])
+    assert located[1] is drawn
+    assert located[0].object.cell == "户!I2" and located[0].object.header == "实测建筑面积"
+    assert located[0].message == "户 k 实测建筑面积 98.12 m² ≠ 套内 + 分摊 98.00 m²，相差 0.12 m²（实测建筑面积，户!I2）"
+    assert tables.locate(located) == located  # never twice
