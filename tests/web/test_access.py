@@ -2,7 +2,11 @@
 (so a new route is covered without touching this file), asked by each role of another
 organisation for firm A's things: refused (403/404), or — for a route that names no
 resource — answered without a trace of firm A (its name, its file, its project, its ids,
-its count)."""
+its count).
+
+Firm A's case asks only the housing department: the lead office and the analysts may see
+it (case.md), never firm A's pre-checks, uploads or ids; firm B and the planning
+department (not asked) see nothing of it, not even its id or project."""
 
 from __future__ import annotations
 
@@ -38,9 +42,32 @@ def firm_a(web):
     accounts = web.app.state.services.accounts
     person = accounts.person_by_username("firm_a")
     token_id = accounts.tokens_of(person.id)[0].id
-    values = {"upload_id": ids[0], "uuid": tus_id, "token_id": token_id}
-    secrets = ["甲秘", *ids, tus_id, token_id, person.id, person.org_id]
-    return values, secrets
+    project, case_id = "LC-SECRET-PRJ-7", "案件-SECRET-7"
+    assert accounts.claim_project(project, person.org_id)
+    run = accounts.add_run(person.org_id, person.id, "submit", ids[0], project)
+    _open_case(web, case_id, project)
+    values = {"upload_id": ids[0], "uuid": tus_id, "token_id": token_id, "case_id": case_id,
+              "project_id": project, "revision": "1", "name": "findings.json", "run_id": run.id}
+    secrets = ["甲秘", *ids, tus_id, token_id, person.id, person.org_id, run.id]
+    return values, secrets, [case_id, project]
+
+
+def _open_case(web, case_id: str, project: str) -> None:
+    """A case on firm A's project, opened and sent to the housing department only."""
+    import datetime as dt
+
+    from cases.events import Actor, CaseOpened, OpinionsRequested
+    from interfaces.web.casework import case_log, rules_of
+
+    svc = web.app.state.services
+    rules = rules_of(svc.settings.profile)
+    lead = Actor("办事员", rules.lead, "lead")
+    at = dt.datetime.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    case_log(svc).record(CaseOpened(case_id=case_id, actor=lead, at=at, project_id=project,
+                                    revision=1, package_sha256="0" * 64, verdict="accepted",
+                                    firm="样例测绘院"), rules)
+    case_log(svc).record(OpinionsRequested(case_id=case_id, actor=lead, at=at,
+                                           departments=("housing",)), rules)
 
 
 def _routes(app):
@@ -50,12 +77,18 @@ def _routes(app):
         yield path, sorted(methods)
 
 
+# who may see firm A's case (not its pre-checks): the lead office and the analysts
+CASE_INSIDERS = {"lead_b", "lead_b_analyst", "dept_b_analyst"}
+
+
 def test_every_route_refuses_every_role_of_another_organisation(web, firm_a):
-    values, secrets = firm_a
+    values, upload_secrets, case_secrets = firm_a
     routes = sorted(_routes(web.app), key=lambda r: r[0] == "/logout")  # logging out last
     assert len(routes) >= 20
     seen_params = set()
     for username in OTHERS:
+        insider = username in CASE_INSIDERS
+        secrets = upload_secrets + ([] if insider else case_secrets)
         client, csrf = web.login(username)
         for path, methods in routes:
             names = PARAM.findall(path)
@@ -72,7 +105,9 @@ def test_every_route_refuses_every_role_of_another_organisation(web, firm_a):
                 got = client.request(method, url, headers=headers,
                                      content=b"0123456789" if method in ("POST", "PATCH") else None)
                 where = f"{username} {method} {url} → {got.status_code}"
-                if names and path not in PUBLIC:
+                if insider and path.startswith("/cases/{case_id}"):
+                    assert got.status_code < 500, where  # the lead's and analysts' to see
+                elif names and path not in PUBLIC:
                     assert got.status_code in (403, 404), where
                 elif path in PUBLIC:
                     assert got.status_code < 500, where
@@ -93,7 +128,8 @@ def test_a_firm_sees_its_own_count_only(web, firm_a):
 
 
 def test_anonymous_requests_reach_nothing_but_the_public_pages(web, firm_a):
-    values, secrets = firm_a
+    values, upload_secrets, case_secrets = firm_a
+    secrets = upload_secrets + case_secrets
     client = web.client()
     for path, methods in _routes(web.app):
         if any(path == p or path.startswith(p + "/") for p in PUBLIC) or path == "/static":

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from tests.web.conftest import CSRF, PASSWORD
 from tests.web.test_serve import _zip_dir
 
