@@ -214,3 +214,66 @@ def test_renders_in_headless_chromium_at_phone_width(result, report, tmp_path):
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     shutil.copy(png, Path(report).with_suffix(".png"))  # beside the report, for a look by hand
+
+
+def test_each_rule_shows_its_basis_and_fix_and_a_table_finding_its_cell(result, report):
+    from schemas.catalogue import CATALOGUE
+
+    text = "".join(parse(report.read_text(encoding="utf-8")).text)
+    for code in {f.code for f in result.findings}:
+        assert CATALOGUE[code].basis in text and CATALOGUE[code].fix in text
+    bad = next(f for f in result.findings if f.code == "RPT-005")
+    assert bad.object.cell and bad.object.cell.startswith("户!") and bad.object.header
+    assert bad.object.cell in text and bad.object.header in text
+    assert f"[{bad.code}]" not in bad.message  # the code is shown once, beside the message
+
+
+def _with_tolerated(result):
+    """The result with a CAD-013 error added (a 容缺 code of the default profile), decided again."""
+    import dataclasses
+
+    from schemas.catalogue import make
+    from schemas.findings import Place
+    from schemas.verdict import decide
+
+    extra = make("CAD-013", Place(sheet="界址线", row=2, key="k"), expected=10.0, actual=10.3, tolerance=0.15,
+                 key="k", edge="J1–J2", grade="二级")
+    findings = [*result.findings, extra]
+    verdict = decide(findings, result.profile, result.checked_at.date())
+    return dataclasses.replace(result, findings=findings, verdict=verdict), extra
+
+
+def test_tolerated_findings_are_marked_in_every_report_of_a_rejected_package(result):
+    from outputs.report_text import finding_line, markdown_summary
+    from outputs.results import findings_document
+
+    res, extra = _with_tolerated(result)
+    assert res.verdict.verdict == "rejected" and res.verdict.tolerable == ("CAD-013",)
+    doc = parse(render_html(res))
+    item = doc.items[f"f-{len(res.findings) - 1}"]
+    assert "容缺" in "".join(item["text"])
+    assert "其中以下为容缺事项" in "".join(doc.text)
+    others = [i for i, f in enumerate(res.findings) if f.code != "CAD-013"]
+    assert all("容缺" not in "".join(doc.items[f"f-{i}"]["text"]) for i in others)
+    js = findings_document(res)
+    assert js["tolerable"] == ["CAD-013"] and "tolerated" not in js  # results.md's key is for 容缺受理 only
+    assert [d.get("tolerated") for d in js["findings"]].count(True) == 1
+    assert js["findings"][-1]["tolerated"] is True and js["findings"][-1]["code"] == "CAD-013"
+    assert finding_line(extra, res.verdict).startswith("CAD-013 〔容缺〕宗地 k 界址边 J1–J2")
+    assert "〔容缺〕" in markdown_summary(res)
+
+
+def test_a_huge_message_is_cut_in_the_console_and_kept_whole_in_findings_json(result):
+    import dataclasses
+
+    from outputs.report_text import CONSOLE_CHARS, finding_line, markdown_summary
+    from outputs.results import findings_document
+
+    huge = "标" * 10_000_000
+    f = dataclasses.replace(result.findings[0], message=huge)
+    line = finding_line(f)
+    assert line.startswith(f.code + " 标") and "…" in line
+    assert line.count("标") == CONSOLE_CHARS - 1
+    res = dataclasses.replace(result, findings=[f])
+    assert len(markdown_summary(res)) < 5_000
+    assert findings_document(res)["findings"][0]["message"] == huge
