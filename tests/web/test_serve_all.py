@@ -148,7 +148,7 @@ def test_serve_all_runs_checks_as_flow_runs_and_stops_every_child(sample_s, tmp_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise AssertionError("serve_all did not stop on SIGTERM")
+            raise AssertionError("serve_all did not stop on SIGTERM") from None
         deadline = time.monotonic() + 10
         while any(_alive(p) for p in children) and time.monotonic() < deadline:
             time.sleep(0.2)
