@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 
 from analysis.revisions import compare_with_previous
 from engine.precheck import precheck, workspace
-from outputs.products import builders
+from outputs.products import Provenance, builders
 from outputs.report_text import markdown_summary
 from outputs.results import findings_document, write_findings
 from outputs.revisions import Comparison
@@ -246,7 +246,15 @@ def publish_products(
     """
     vault = Store(Path(store))
     project_id = result.package.project_id
-    due = builders(result, Path(raw), comparison)
+    provenance = Provenance(
+        project=project_id,
+        revision=revision,
+        sha256=result.package.sha256,
+        ruleset=result.ruleset_version,
+        profile=result.profile.name,
+        created=result.checked_at,
+    )
+    due = builders(result, Path(raw), comparison, provenance)
     vault.expect_products(project_id, revision, list(due))
     published: dict[str, str] = {}
     actions: dict[str, str] = {}

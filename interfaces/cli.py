@@ -585,16 +585,16 @@ def submit(
     print_summary(outcome.result)
     previous = outcome.comparison.as_previous_map() if outcome.comparison is not None else None
     write_outputs(outcome.result, None, html, dxf, None, previous)
+    for line in outcome.summary_lines():
+        out.print(line, highlight=False)
     if outcome.revision is not None:
-        state = "新版本" if outcome.is_new else "与已有版本相同，未改变任何已发布成果"
-        out.print(f"版本 r{outcome.revision}（{state}）")
         c = outcome.comparison
         if c is not None and c.has_previous:
             n = c.counts
             out.print(f"与上一版本 r{c.previous_revision} 相比：已修正 {n.get('fixed', 0)} · 新增 {n.get('new', 0)} · 仍存在 {n.get('open', 0)}")
         for dep, path in outcome.published.items():
             out.print(f"  {dep}: {path}")
-    raise typer.Exit(1 if outcome.result.counts["error"] else 0)
+    raise typer.Exit(1 if outcome.result.counts["error"] or outcome.failed else 0)
 
 
 def run_submit(package: Path, store: Path, profile: str, json: Path | None = None):
@@ -623,10 +623,12 @@ def demo(
     out.print(f"样例成果包 → {pkg}")
     outcome = run_submit(pkg, settings.store, settings.profile, out_dir / "findings.json")
     print_summary(outcome.result)
-    out.print(f"版本 r{outcome.revision}；已发布：")
+    for line in outcome.summary_lines():
+        out.print(line, highlight=False)
+    out.print("已发布：")
     for dep, path in outcome.published.items():
         out.print(f"  {dep}: {path}")
-    raise typer.Exit(1 if outcome.result.counts["error"] else 0)
+    raise typer.Exit(1 if outcome.result.counts["error"] or outcome.failed else 0)
 
 
 # --- tables for analysts: on screen, as JSON, as CSV ------------------------------------------
@@ -815,18 +817,23 @@ def stats(
 
 @command("verify-store")
 def verify_store(store: StoreOpt = None) -> None:
-    """重新计算成果库中所有原始成果包与已发布成果的校验值，报告任何损坏。"""
-    settings = store_root(store, existing=True, writable=False)
+    """重新计算成果库中所有原始成果包与已发布成果的校验值，报告任何损坏（不改动成果库，只读副本也可核对）。"""
+    from storage.audit import KIND_TEXT
+    from storage.store import verify_store as audit
+
+    settings = get_settings(store=store)
     root = settings.store
-    st = open_store(root)
-    packages, products = len(st.packages()), len(st.products())
-    damage = st.verify_all()
-    kinds = {"missing": "缺失", "changed": "已改变", "extra": "多余", "unreadable": "无法读取"}
+    if root.exists() and not root.is_dir():
+        raise EnvironmentProblem(f"成果库路径 {root} 是一个文件，应为目录（--store 或 DUOCE_STORE）")
+    if not any((root / part).exists() for part in ("catalogue.sqlite", "raw", "products")):
+        what = "不存在" if not root.exists() else "不是成果库（没有 catalogue.sqlite、raw/、products/）"
+        raise EnvironmentProblem(f"成果库 {root} {what}（--store 或 DUOCE_STORE）")
+    damage = audit(root)
     for d in damage:
-        out.print(f"[red]{kinds.get(d.kind, d.kind)}[/red] {d.path} {d.detail or ''}", highlight=False)
-    checked = f"已核对 {packages} 个原始成果包、{products} 份已发布成果"
-    verdict = f"发现 {len(damage)} 处损坏" if damage else "全部完好"
-    out.print(f"成果库 {root}：{checked}；{verdict}", highlight=False)
+        out.print(f"[red]{KIND_TEXT.get(d.kind, d.kind)}[/red] {d.path} {d.detail or ''}", highlight=False)
+    out.print(f"成果库 {root}：", highlight=False)
+    for line in damage.summary_lines():
+        out.print(f"  {line}", highlight=False)
     raise typer.Exit(1 if damage else 0)
 
 

@@ -24,10 +24,11 @@ Layer descriptions go to ``gpkg_contents.description`` (GDAL's DESCRIPTION optio
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -497,8 +498,29 @@ def finish(path: Path, layers: list[Layer], provenance: Provenance,
 
 def write_gpkg(path: Path, layers: list[tuple[Layer, pd.DataFrame]], crs: str | None, provenance: Provenance,
                code_lists: Mapping[str, Mapping[str, str]]) -> None:
-    """A whole GeoPackage: every layer, then :func:`finish`."""
+    """A whole GeoPackage: every layer, then :func:`finish`.
+
+    The same result and provenance give the same bytes: GDAL stamps ``gpkg_contents``'s
+    ``last_change`` with ``OGR_CURRENT_DATE`` when set, here the check's time, so a product
+    rebuilt after a loss can be compared with its record byte for byte.
+    """
     path.unlink(missing_ok=True)
-    for layer, frame in layers:
-        write_layer(path, layer, frame, crs, provenance)
-    finish(path, [la for la, _ in layers], provenance, code_lists)
+    with _gdal_date(provenance.created):
+        for layer, frame in layers:
+            write_layer(path, layer, frame, crs, provenance)
+        finish(path, [la for la, _ in layers], provenance, code_lists)
+
+
+@contextlib.contextmanager
+def _gdal_date(when: dt.datetime | None) -> Iterator[None]:
+    """GDAL's ``OGR_CURRENT_DATE`` set to ``when`` (UTC, ISO 8601) for the block."""
+    if when is None:
+        yield
+        return
+    stamp = when.astimezone(dt.UTC) if when.tzinfo else when
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})

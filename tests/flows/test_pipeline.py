@@ -25,7 +25,10 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 def layers(path: Path) -> set[str]:
-    return {name for name, _ in pyogrio.list_layers(path)}
+    """The data layers (QGIS's default styles live in ``layer_styles``, asserted present)."""
+    names = {name for name, _ in pyogrio.list_layers(path)}
+    assert "layer_styles" in names
+    return names - {"layer_styles"}
 
 
 @pytest.fixture(scope="module")

@@ -175,7 +175,8 @@ def test_verify_store_says_what_it_checked(tmp_path):
     Store(tmp_path / "store")
     result, text = run("verify-store", "--store", tmp_path / "store")
     assert result.exit_code == 0
-    assert "已核对0个原始成果包、0份已发布成果；全部完好" in text, text
+    assert "已检查：原始成果包0个，版本0个，部门成果0份，文件0个" in text, text
+    assert "全部完好" in text, text
 
 
 def test_check_builds_no_pydantic_adapter(sample_s, tmp_path):
