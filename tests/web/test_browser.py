@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_a_firm_on_a_phone_uploads_the_s_sample_and_sees_its_verdict(server, sample_s, tmp_path):
+def test_a_firm_on_a_phone_uploads_the_s_sample_and_sees_its_verdict(server, sample_s, tmp_path):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     base, _ = server

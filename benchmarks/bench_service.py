@@ -1,0 +1,193 @@
+"""The service on loopback (``duoce serve`` = ``serve_all``): upload → verdict beside
+``duoce check`` of the same package, and N firms uploading at once.
+
+Starts ``serve_all`` on a throw-away store and free loopback ports (its own Prefect server
+and served deployments), makes N firms with API tokens, then prints:
+
+- per size (``--sizes``, default S; L too — the sample generator has no M): ``duoce check PKG --json F`` wall and CPU (a fresh
+  process, as a firm runs it), and upload → verdict through the service (``POST
+  /api/packages`` with the zip as the body, then ``GET /api/packages/{id}`` every 0.1 s
+  until ``done``): wall, and the target (check wall + 1 s) beside it;
+- N concurrent firms (``--firms``, default 4), each a different package (another seed):
+  wall until every verdict is in, each verdict against ``duoce check``'s of that package;
+- CPU used meanwhile by the web process (uvicorn) and by the worker side (the served
+  deployments and the flow runs they start, and the Prefect server), from /proc, and the
+  web process's peak memory (VmHWM).
+
+Run: ``uv run python benchmarks/bench_service.py [--sizes S,L] [--firms 4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _zip(folder: Path, out: Path) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                z.write(f, Path(folder.name) / f.relative_to(folder))
+    return out
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds of a process and of its waited-for children (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / TICK
+
+
+def _tree(pid: int) -> set[int]:
+    parents = {}
+    for e in Path("/proc").iterdir():
+        if e.name.isdigit():
+            try:
+                parents[int(e.name)] = int(
+                    (e / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, q in parents.items() if q in frontier} - found
+        found |= frontier
+    return found
+
+
+def _hwm(pid: int) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def duoce_check(package: Path, out: Path) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / ".venv/bin/duoce"), "check", str(package), "--json", str(out)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads(out.read_text(encoding="utf-8"))["verdict"]
+
+
+def upload_to_verdict(base: str, token: str, package: Path) -> tuple[float, str]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/zip"}
+    with httpx.Client(base_url=base, timeout=120, trust_env=False) as client:
+        t0 = time.perf_counter()
+        sent = client.post(
+            "/api/packages", params={"filename": package.name}, headers=headers,
+            content=package.read_bytes(),
+        )  # fmt: skip
+        sent.raise_for_status()
+        upload_id = sent.json()["id"]
+        while True:
+            state = client.get(f"/api/packages/{upload_id}", headers=headers).json()
+            if state["state"] in ("done", "failed"):
+                return time.perf_counter() - t0, state["verdict"] or state["state"]
+            time.sleep(0.1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="S")  # S or L (the generator has no M)
+    ap.add_argument("--firms", type=int, default=4)
+    args = ap.parse_args()
+
+    from typer.testing import CliRunner
+
+    from interfaces.web.admin_cli import admin_app
+    from interfaces.web.serve import free_port
+    from sample_data import make_package
+
+    work = Path(tempfile.mkdtemp(prefix="bench-service-"))
+    store = work / "store"
+    runner = CliRunner()
+    tokens = []
+    for i in range(args.firms):
+        org = f"测绘单位{i}"
+        runner.invoke(admin_app, ["org", "add", org, "--kind", "firm", "--store", str(store)])
+        runner.invoke(admin_app, ["user", "add", f"firm{i}", "--org", org, "--password-stdin",
+                                  "--store", str(store)], input="bench-password-1\n")  # fmt: skip
+        done = runner.invoke(admin_app, ["token", "add", f"firm{i}", "--store", str(store)])
+        tokens.append(done.output.strip().splitlines()[-1])
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "DUOCE_"))}
+    env |= {"DUOCE_WEB_SECRET": "bench", "NO_PROXY": "*", "PREFECT_HOME": str(work / "ph")}
+    code = f"from interfaces.web.serve import serve_all; serve_all('127.0.0.1', {port}, {str(store)!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                if httpx.get(base + "/login", timeout=1, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+            if proc.poll() is not None or time.perf_counter() - t0 > 300:
+                raise SystemExit("service did not start")
+        print(f"serve_all ready in {time.perf_counter() - t0:.1f} s (login page reached)")
+        children = _tree(proc.pid)
+        web0, side0 = _cpu(proc.pid), sum(_cpu(p) for p in children)
+
+        print(f"{'size':<5} {'check wall':>10} {'check CPU':>9} {'service wall':>12} {'target':>7}  verdicts")
+        for size in args.sizes.split(","):
+            folder = make_package(work / f"pkg-{size}", size)
+            package = _zip(folder, work / f"{size}.zip")
+            cw, cc, cv = duoce_check(package, work / f"{size}.json")
+            upload_to_verdict(base, tokens[0], package)  # warm: first flow run's imports
+            sw, sv = upload_to_verdict(base, tokens[0], package)
+            print(f"{size:<5} {cw:>9.2f}s {cc:>8.2f}s {sw:>11.2f}s {cw + 1:>6.2f}s  check {cv} / service {sv}")
+
+        packages = []
+        for i in range(args.firms):
+            folder = make_package(work / f"firm{i}", "S", seed=100 + i)
+            packages.append(_zip(folder, work / f"firm{i}.zip"))
+        expected = [duoce_check(p, p.with_suffix(".json"))[2] for p in packages]
+        t0 = time.perf_counter()
+        with cf.ThreadPoolExecutor(args.firms) as pool:
+            got = list(pool.map(lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages)))
+        wall = time.perf_counter() - t0
+        right = sum(v == e for (_, v), e in zip(got, expected))
+        print(
+            f"{args.firms} firms at once (S, different seeds): all verdicts in {wall:.2f} s wall; "
+            f"slowest {max(w for w, _ in got):.2f} s; right verdicts {right}/{args.firms}"
+        )
+        children = _tree(proc.pid) | children
+        web1 = _cpu(proc.pid)
+        side1 = sum(_cpu(p) for p in _tree(proc.pid))
+        print(f"CPU web process (uvicorn): {web1 - web0:.2f} s; worker side (served deployments, "
+              f"flow runs, Prefect server, live processes only): {side1 - side0:.2f} s")  # fmt: skip
+        print(f"web process peak memory (VmHWM): {_hwm(proc.pid)}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
