@@ -171,9 +171,9 @@ def main() -> None:
         expected = [duoce_check(p, p.with_suffix(".json"))[2] for p in packages]
         t0 = time.perf_counter()
         with cf.ThreadPoolExecutor(args.firms) as pool:
-            got = list(pool.map(lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages)))
+            got = list(pool.map(lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages, strict=True)))
         wall = time.perf_counter() - t0
-        right = sum(v == e for (_, v), e in zip(got, expected))
+        right = sum(v == e for (_, v), e in zip(got, expected, strict=True))
         print(
             f"{args.firms} firms at once (S, different seeds): all verdicts in {wall:.2f} s wall; "
             f"slowest {max(w for w, _ in got):.2f} s; right verdicts {right}/{args.firms}"
