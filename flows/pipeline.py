@@ -46,7 +46,12 @@ log = logging.getLogger(__name__)
 
 
 @flow(name="check_package", log_prints=True)
-def check_package(source: str, profile: str = "liaocheng", json_path: str | None = None) -> dict:
+def check_package(
+    source: str,
+    profile: str = "liaocheng",
+    json_path: str | None = None,
+    html_path: str | None = None,
+) -> dict:
     """Pre-check (预检): read and check a package, write findings.json; publish nothing.
 
     Parameters
@@ -57,6 +62,8 @@ def check_package(source: str, profile: str = "liaocheng", json_path: str | None
         A bundled city profile's name or the path of a .toml profile.
     json_path
         Where to write findings.json (nothing is written when None).
+    html_path
+        Where to write the firm's HTML report (nothing is written when None).
 
     Returns
     -------
@@ -66,6 +73,10 @@ def check_package(source: str, profile: str = "liaocheng", json_path: str | None
     with workspace() as work:
         result = read_and_check(source, profile, str(work))
         document = write_findings(result, Path(json_path)) if json_path else findings_document(result)
+        if html_path:
+            from outputs.html_report import write_html
+
+            write_html(result, Path(html_path))
     show_check(result, result.package.project_id or "unreadable")
     label_run(result, "预检")
     return document

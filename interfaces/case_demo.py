@@ -86,10 +86,13 @@ def run_demo(
     *,
     profile: str = "liaocheng",
     start: dt.datetime | None = None,
+    seed: int = 0,
 ) -> DemoOutcome:
     """Run one case through every stage in ``store``; print the board and the document's
     place. ``start`` (Beijing time, naive; default now) is the time of the opening, each
-    later step a few minutes after the one before."""
+    later step a few minutes after the one before. ``seed``: the sample project's variant
+    (``duoce demo`` takes another than its own sample package, so that the case's fixed
+    revision is not that package again)."""
     from flows.case import (
         case_step,
         conclude_case,
@@ -119,7 +122,7 @@ def run_demo(
         )  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="duoce-case-demo-") as tmp:
-        revs = make_case_revisions(Path(tmp))
+        revs = make_case_revisions(Path(tmp), seed=seed)
         console.print(f"样例项目 {revs.project_id}：r1 含容缺问题 {revs.tolerated_code}，r2 已补正")
         first = submit_package(str(revs.r1), store_s, profile)
         console.print(f"提交 r1 → 第 {first.revision} 版，检查结论 {first.result.verdict.name}")

@@ -609,7 +609,7 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="样例成果包输出目录", metavar="目录")] = Path("out/demo"),
     store: StoreOpt = None,
 ) -> None:
-    """生成样例成果包并走完整流程：预检 → 提交 → 发布四个部门成果。"""
+    """生成样例成果包并走完整流程：预检 → 提交 → 发布四个部门成果，再以样例项目走完一件联合验收案件。"""
     from sample_data import make_package
 
     if size not in ("S", "L"):
@@ -628,7 +628,13 @@ def demo(
     out.print("已发布：")
     for dep, path in outcome.published.items():
         out.print(f"  {dep}: {path}")
-    raise typer.Exit(1 if outcome.result.counts["error"] or outcome.failed else 0)
+    if outcome.result.counts["error"] or outcome.failed:
+        raise typer.Exit(1)
+    from interfaces.case_demo import run_demo
+
+    out.print("\n联合验收案件演示（联验即发证）：", highlight=False)
+    run_demo(settings.store, out, profile=settings.profile, seed=1)
+    raise typer.Exit(0)
 
 
 # --- tables for analysts: on screen, as JSON, as CSV ------------------------------------------
@@ -813,6 +819,34 @@ def stats(
         out.print(f"JSON → {json}")
     if csv is not None:
         out.print(f"CSV → {csv}（by_firm.csv、by_rule.csv、by_month.csv）")
+
+
+@command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址（默认只在本机）", metavar="地址")] = "127.0.0.1",
+    port: Annotated[str, typer.Option("--port", help="网页端口（1–65535）", metavar="端口")] = "8000",
+    store: StoreOpt = None,
+) -> None:
+    """启动检查服务（一网通办）：网页、Prefect 服务与检查进程，Ctrl-C 全部停止。"""
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise EnvironmentProblem(f"--port 应为 1–65535 的整数，而不是 {port}")
+    settings = store_root(store, existing=False, writable=True)
+    from interfaces.web.serve import serve_all
+    from storage.accounts import Accounts, catalogue_url
+
+    accounts = Accounts(catalogue_url(settings.store))
+    try:
+        if not accounts.people():
+            out.print(
+                "成果库中尚无账户，请先建立单位与人员，例如：\n"
+                "  duoce admin org add 示例测绘有限公司 --kind firm\n"
+                "  duoce admin user add firm1 --org 示例测绘有限公司",
+                highlight=False,
+            )
+    finally:
+        accounts.dispose()
+    out.print(f"服务启动中（Prefect 服务与检查进程需约半分钟）；网页：http://{host}:{port}/", highlight=False)
+    serve_all(host, int(port), settings.store)
 
 
 @command("verify-store")
