@@ -464,7 +464,9 @@ class _Progress:
 
 
 def print_summary(result, limit: int | None = 50) -> None:
-    from outputs.report_text import place_text
+    from rich.markup import escape
+
+    from outputs.report_text import message_text, place_text
     from schemas.catalogue import CATALOGUE
 
     v, c = result.verdict, result.counts
@@ -476,6 +478,8 @@ def print_summary(result, limit: int | None = 50) -> None:
     if v.deadline:
         basis = "法定工作日" if v.deadline_basis == "statutory" else "按周一至周五估算"
         out.print(f"容缺事项 {', '.join(v.tolerated)}，补正期限 {v.deadline}（{basis}）")
+    elif v.verdict == "rejected" and v.tolerable:
+        out.print(f"其中可容缺的问题（单独出现时可容缺受理）：{', '.join(v.tolerable)}", highlight=False)
     if not result.findings:
         return
     table = Table(title="按规则统计", show_lines=False)
@@ -487,7 +491,8 @@ def print_summary(result, limit: int | None = 50) -> None:
     out.print(table)
     shown = result.findings if limit is None else result.findings[:limit]
     for f in shown:
-        out.print(f"[{SEVERITY_STYLE[f.severity]}]{f.code}[/] {f.message}  [dim]{place_text(f)}[/dim]", highlight=False)
+        text, place = escape(message_text(f, v)), escape(place_text(f))
+        out.print(f"[{SEVERITY_STYLE[f.severity]}]{f.code}[/] {text}  [dim]{place}[/dim]", highlight=False)
     if len(shown) < len(result.findings):
         out.print(f"[dim]……另有 {len(result.findings) - len(shown)} 条，见 --json 输出或用 --all 显示全部[/dim]")
     for e in result.internal_errors:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -327,12 +326,10 @@ def test_a_large_sheet_reads_fast(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     wb.save(tmp_path / "pkg" / "report.xlsx")
     opened = opened_with(tmp_path)
-    start = time.perf_counter()
     tables, _, _ = read_report(opened)
-    elapsed = time.perf_counter() - start
     assert len(tables["unit"]) == n
     assert tables["unit"]["_row"].iloc[-1] == n + 1
-    assert elapsed < 2.0, elapsed  # ~0.2 s measured; generous for slow CI
+    # its time (~0.2 s) is benchmarks/bench_check.py's to report, never asserted here
 
 
 def test_cells_placed_by_position_are_measured_too(tmp_path: Path) -> None:
