@@ -12,6 +12,7 @@ best wall time of each side is kept, so a busy machine's noise mostly cancels):
 - ``read``        ezdxf.readfile every DXF + openpyxl.load_workbook (``bench_check.READ_ONLY``);
 - ``default``     ``duoce check PKG --json F``, all machinery on;
 - ``workers=0``   the same with ``DUOCE_WORKERS=0`` (all in process);
+- ``workers=-1``  the same with ``DUOCE_WORKERS=-1`` (one reader process per spare core);
 - ``1 core w=0``  workers=0 pinned to CPU 0 (``taskset -c 0``);
 - ``1 core def``  the default pinned to CPU 0 (the pool then counts one core: no extra process);
 - ``1 core w=1``  ``DUOCE_WORKERS=1`` pinned to CPU 0: the machinery forced onto one
@@ -136,6 +137,7 @@ SIDES: dict[str, tuple[bool, str | None, bool]] = {
     "read": (False, None, True),
     "default": (False, None, False),
     "workers=0": (False, "0", False),
+    "workers=-1": (False, "-1", False),
     "read 1 core": (True, None, True),
     "1 core w=0": (True, "0", False),
     "1 core def": (True, None, False),
@@ -252,9 +254,11 @@ def main() -> None:
             note = (f"{f['entities']} entities, {f['rows']} rows" if SIDES[n][2] else f"{f['findings']} findings, {f['errors']} errors")
             print(f"{n:12} {f['wall']:7.2f} {f['cpu']:7.2f} {low_cpu[n]:7.2f} {f['peak_mb']:8.0f} {cells[0]:>9} {cells[1]:>10}"
                   f" {cells[2]:>7} {cells[3]:>8}  {note}")
-        if "default" in best and "workers=0" in best:
-            d, w = best["default"], best["workers=0"]
-            print(f"\nmachinery on vs off (all cores): wall {d['wall']:.2f} vs {w['wall']:.2f} s "
+        for on in ("workers=-1", "default"):
+            if on not in best or "workers=0" not in best or on == "default" and "workers=-1" in best:
+                continue
+            d, w = best[on], best["workers=0"]
+            print(f"\nmachinery on ({on}) vs off (all cores): wall {d['wall']:.2f} vs {w['wall']:.2f} s "
                   f"(wall {100 * (d['wall'] / w['wall'] - 1):+.0f} %), CPU {d['cpu']:.2f} vs {w['cpu']:.2f} s")
         if "1 core w=1" in best and "1 core w=0" in best:
             d, w = best["1 core w=1"], best["1 core w=0"]

@@ -1,7 +1,9 @@
 """A vectorised scan of the tags of an ASCII DXF's ENTITIES section.
 
-The GDAL fast path (:mod:`parsers.dxf_fast`) uses it to check what GDAL returned against
-what the file holds (entity handles, types, vertex counts) and to take the things GDAL
+The fast path (:mod:`parsers.dxf_fast`) takes every point from it as written when no
+entity has an OCS of its own (``vertices_xy``, ``anchors``: the numbers the health check
+parsed); otherwise it checks what GDAL returned against what the file holds (entity
+handles, types, vertex counts). Either way it takes from the scan the things GDAL
 does not give as ezdxf would (raw text for ezdxf's plain-text functions, layer names in
 the chosen encoding, every XDATA string, closed flags, arc vertices, circle centres, ARC
 entities flattened, MTEXT columns and text frames as ezdxf links them).
