@@ -138,6 +138,16 @@ def unlisted_file(files: Files, model: ProjectModel) -> dict[str, Any]:
     return {"file": path}
 
 
+@defect("PKG-011", stage="final")
+def many_unlisted_files(files: Files, model: ProjectModel) -> dict[str, Any]:
+    """More photos added after the manifest was made than the profile lists one by one
+    (each a PKG-005 warning): the first ``max_findings_per_code`` are listed, one PKG-011
+    says how many more."""
+    for i in range(_limits().max_findings_per_code + 5):
+        files[f"attachments/照片/{i + 1:04d}.txt"] = f"照片 {i + 1}\n".encode()
+    return {"key": "PKG-005"}
+
+
 # ---------------------------------------------------------------- PKG-006 unsafe entries
 
 
