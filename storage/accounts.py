@@ -16,6 +16,7 @@ people who may create organisations and people.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -141,9 +142,26 @@ projects = sa.Table(
 )
 
 
+# Failed logins, so that the lockout (five in 15 minutes) holds across the web service's
+# processes and restarts: one row per failure, kept for the window (sha256 of the user
+# name as typed, so that any input has the same size).
+login_failures = sa.Table(
+    "acct_login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_digest", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("acct_login_failures_by_user", "user_digest", "at"),
+)
+
+
 def new_id() -> str:
     """A random identifier (22 URL-safe characters, 128 bits)."""
     return secrets.token_urlsafe(16)
+
+
+def _user_digest(username: str) -> str:
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def catalogue_url(store_root: Path | str) -> str:
@@ -574,6 +592,35 @@ class Accounts:
                 values["finished_at"] = time.time()
         with self.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    # --- failed logins (the lockout) -------------------------------------------------------
+
+    def login_failures(self, username: str, window: float) -> int:
+        """How many failed logins of ``username`` the last ``window`` seconds saw."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(login_failures)
+                .where(
+                    login_failures.c.user_digest == _user_digest(username),
+                    login_failures.c.at > time.time() - window,
+                )
+            ).scalar_one()
+
+    def add_login_failure(self, username: str, window: float) -> None:
+        """Record a failed login of ``username``; failures older than ``window`` go."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.at <= now - window))
+            conn.execute(login_failures.insert().values(user_digest=_user_digest(username), at=now))
+
+    def clear_login_failures(self, username: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                login_failures.delete().where(
+                    login_failures.c.user_digest == _user_digest(username)
+                )
+            )
 
     # --- projects: which firm a project belongs to ------------------------------------------
 

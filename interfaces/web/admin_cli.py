@@ -22,7 +22,10 @@ admin_app.add_typer(org_app, name="org")
 admin_app.add_typer(user_app, name="user")
 admin_app.add_typer(token_app, name="token")
 
-StoreOpt = Annotated[Path | None, typer.Option(help="成果库目录（默认 ./store）")]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="成果库目录（默认 ./store，或 DUOCE_STORE）", metavar="目录"),
+]
 
 
 def _accounts(store: Path | None):
@@ -43,13 +46,20 @@ def _fail(message: str, code: int = 1) -> None:
 
 @org_app.command("add")
 def org_add(
-    name: Annotated[str, typer.Argument(help="单位名称")],
+    name: Annotated[str, typer.Argument(help="单位名称", metavar="单位名称", show_default=False)],
     kind: Annotated[
-        str, typer.Option(help="firm 测绘单位 / department 职能部门 / lead 牵头部门")
+        str,
+        typer.Option(
+            "--kind", help="firm 测绘单位 / department 职能部门 / lead 牵头部门", metavar="类型"
+        ),
     ] = "firm",
     department: Annotated[
         str | None,
-        typer.Option(help="职能部门的部门代码：planning、registration、housing、archive …"),
+        typer.Option(
+            "--department",
+            help="职能部门的部门代码：planning、registration、housing、archive …",
+            metavar="部门代码",
+        ),
     ] = None,
     store: StoreOpt = None,
 ) -> None:
@@ -72,15 +82,15 @@ def org_list(store: StoreOpt = None) -> None:
 
 @user_app.command("add")
 def user_add(
-    username: Annotated[str, typer.Argument(help="用户名")],
-    org: Annotated[str, typer.Option(help="所属单位名称")],
-    name: Annotated[str, typer.Option(help="姓名（默认同用户名）")] = "",
+    username: Annotated[str, typer.Argument(help="用户名", metavar="用户名", show_default=False)],
+    org: Annotated[str, typer.Option("--org", help="所属单位名称", metavar="单位名称")],
+    name: Annotated[str, typer.Option("--name", help="姓名（默认同用户名）", metavar="姓名")] = "",
     analyst: Annotated[
-        bool, typer.Option("--analyst", help="分析人员（牵头部门或职能部门）")
+        bool, typer.Option("--analyst", help="分析人员（牵头部门或职能部门）", metavar="")
     ] = False,
-    admin: Annotated[bool, typer.Option("--admin", help="系统管理员")] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="系统管理员", metavar="")] = False,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="从标准输入读密码")
+        bool, typer.Option("--password-stdin", help="从标准输入读密码", metavar="")
     ] = False,
     store: StoreOpt = None,
 ) -> None:
@@ -112,8 +122,8 @@ def user_add(
 
 @token_app.command("add")
 def token_add(
-    username: Annotated[str, typer.Argument(help="用户名")],
-    name: Annotated[str, typer.Option(help="令牌名称")] = "脚本",
+    username: Annotated[str, typer.Argument(help="用户名", metavar="用户名", show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="令牌名称", metavar="名称")] = "脚本",
     store: StoreOpt = None,
 ) -> None:
     """为人员新建 API 令牌（只显示一次）。"""

@@ -12,7 +12,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,6 +36,13 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# /api/docs: Swagger UI's page has its start-up script inline; its assets are ours
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+SWAGGER_VERSION = "5.36.0"  # static/swagger-ui/README.md
 PUBLIC_PATHS = ("/login", "/healthz", "/static", "/api/docs", "/api/openapi.json")
 
 
@@ -105,7 +113,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         title="多测合一 成果包检查服务",
         description="一网通办：测绘单位上传成果包、查看预检报告；脚本用 API 令牌（Bearer）访问。",
         version="1.1",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN)
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
@@ -118,6 +126,18 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     for module in (auth, packages, cases, analysts, account, admin, api):
         app.include_router(module.router)
     app.include_router(tus_router(settings.web_dir, svc.upload_limit))
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        assets = f"/static/swagger-ui/{{}}?v={SWAGGER_VERSION}"
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} — API",
+            swagger_js_url=assets.format("swagger-ui-bundle.js"),
+            swagger_css_url=assets.format("swagger-ui.css"),
+            swagger_favicon_url=assets.format("favicon-32x32.png"),
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from another host
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
@@ -164,9 +184,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/docs"):  # Swagger UI loads its own assets
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        docs = request.url.path == "/api/docs"
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP)
         if request.url.path not in ("/login",) and not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
 
+from interfaces.web.app import create_app
 from interfaces.web.security import LOGIN_COOKIE, SESSION_COOKIE
 from tests.web.conftest import CSRF, PASSWORD
 
@@ -125,3 +127,34 @@ def test_admin_cli_makes_orgs_people_and_tokens(tmp_path):
     token = run(admin_app, ["token", "add", "arc", *store])
     assert token.exit_code == 0 and token.output.strip().startswith("dct_")
     assert run(admin_app, ["token", "add", "nobody", *store]).exit_code == 1
+
+
+def _try_login(web, client, password: str):
+    token = CSRF.search(client.get("/login").text).group(1)
+    return client.post("/login", data={"username": "firm_a", "password": password,
+                                       "csrf_token": token})
+
+
+def test_five_failed_logins_lock_the_name_in_every_worker_and_after_a_restart(web):
+    from interfaces.web.routes.auth import MAX_FAILURES, WINDOW
+    from storage.accounts import login_failures
+
+    client = web.client()
+    for _ in range(MAX_FAILURES):
+        assert _try_login(web, client, "wrong-password-1").status_code == 401
+    locked = _try_login(web, client, PASSWORD)  # the right password, yet locked
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+    # another worker (or the service started again) on the same store: still locked
+    second = create_app(web.settings)
+    with TestClient(second, base_url="http://testserver", follow_redirects=False) as other:
+        assert _try_login(web, other, PASSWORD).status_code == 429
+    # the window over: the name may log in again, and a success clears its failures
+    accounts = web.app.state.services.accounts
+    with accounts.engine.begin() as conn:
+        conn.execute(login_failures.update().values(at=login_failures.c.at - WINDOW - 1))
+    assert _try_login(web, client, "wrong-password-1").status_code == 401
+    assert accounts.login_failures("firm_a", WINDOW) == 1
+    assert _try_login(web, client, PASSWORD).status_code == 303
+    assert accounts.login_failures("firm_a", WINDOW) == 0
+    with accounts.engine.connect() as conn:  # expired rows were pruned, none is left
+        assert conn.execute(login_failures.select()).first() is None

@@ -1,10 +1,9 @@
 """Login and logout. The login form carries a CSRF token bound to a signed nonce cookie;
-five failed logins of one user name in 15 minutes lock it for the rest of that window."""
+five failed logins of one user name in 15 minutes lock it for the rest of that window (the
+failures are rows of the account tables: the lock holds in every worker and after a restart)."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -24,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 
 MAX_FAILURES = 5
 WINDOW = 15 * 60
-_failures: dict[str, deque[float]] = defaultdict(deque)
 
 
 def _safe_next(target: str | None) -> str:
@@ -35,14 +33,6 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
-
-
-def _locked(username: str) -> bool:
-    q = _failures[username]
-    now = time.monotonic()
-    while q and now - q[0] > WINDOW:
-        q.popleft()
-    return len(q) >= MAX_FAILURES
 
 
 def _login_page(request: Request, status: int = 200, error: str | None = None, next_: str = "/"):
@@ -88,14 +78,14 @@ def login(
     if not svc.signer.csrf_ok("login", nonce, csrf_token):
         raise HTTPException(403, "登录表单已失效（CSRF 校验失败），请刷新页面后重试")
     username = username.strip()
-    if _locked(username):
+    if svc.accounts.login_failures(username, WINDOW) >= MAX_FAILURES:
         return _login_page(request, 429, "登录失败次数过多，请 15 分钟后再试", next)
     person = svc.accounts.person_by_username(username)
     ok, new_hash = verify_password(password, person.password_hash if person else None)
     if person is None or not ok or not person.active:
-        _failures[username].append(time.monotonic())
+        svc.accounts.add_login_failure(username, WINDOW)
         return _login_page(request, 401, "用户名或密码错误", next)
-    _failures.pop(username, None)
+    svc.accounts.clear_login_failures(username)
     if new_hash:
         svc.accounts.set_password_hash(person.id, new_hash)
     session_id = new_secret()
