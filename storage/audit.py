@@ -4,7 +4,8 @@ with the files after a crash (``reconcile``).
 ``verify_all`` changes nothing: it re-hashes every stored package and every published
 file against what was recorded, checks that every product holds the products of its
 revision's package (``PROVENANCE.json``) and that every revision has the products it was
-to have; it reports what it checked (:class:`VerifyReport`). ``reconcile`` never deletes
+to have, and every annex (a document sealed beside a product, ``r<N>.case/``) against its
+record; it reports what it checked (:class:`VerifyReport`). ``reconcile`` never deletes
 from ``raw/`` or ``products/``: it removes dead temp work, adds the rows a crash lost
 (after checking the files, and re-creating a lost revision row from its products'
 provenance), flags rows whose files are gone, and re-seals folders a crash left
@@ -23,6 +24,7 @@ from typing import Literal, Protocol
 from storage.catalogue import (
     DEPARTMENTS,
     VISIBLE_STATUSES,
+    AnnexRecord,
     Catalogue,
     ProductRecord,
     ProductStatus,
@@ -52,6 +54,8 @@ ProductKey = tuple[str, str, int]  # department, project_id, revision
 _PREFIX_DIR = re.compile(r"[0-9a-f]{2}")
 _PACKAGE_NAME = re.compile(r"([0-9a-f]{64})(\.zip)?")
 _REVISION_DIR = re.compile(r"r([1-9][0-9]*)")
+ANNEX_SUFFIX = ".case"  # products/<dep>/<folder>/r<N>.case/: the case's document
+_ANNEX_DIR = re.compile(r"r([1-9][0-9]*)" + re.escape(ANNEX_SUFFIX))
 
 
 class StoreLike(Protocol):
@@ -92,6 +96,7 @@ class ReconcileReport:
     removed_temp: list[Path] = field(default_factory=list)
     recorded_packages: list[Path] = field(default_factory=list)
     recovered_products: list[Path] = field(default_factory=list)
+    recovered_annexes: list[Path] = field(default_factory=list)
     restored_revisions: list[tuple[str, int]] = field(default_factory=list)
     missing_products: list[Path] = field(default_factory=list)
     resealed: list[Path] = field(default_factory=list)
@@ -104,6 +109,7 @@ class ReconcileReport:
             self.removed_temp
             or self.recorded_packages
             or self.recovered_products
+            or self.recovered_annexes
             or self.restored_revisions
             or self.missing_products
             or self.resealed
@@ -132,7 +138,8 @@ class VerifyReport(list[Damage]):
         self.packages = 0  # raw packages re-hashed
         self.revisions = 0  # revisions whose products were checked for completeness
         self.products = 0  # product folders checked
-        self.files = 0  # files re-hashed (package files and product files)
+        self.files = 0  # files re-hashed (package, product and annex files)
+        self.annexes = 0  # annex folders checked (documents sealed beside products)
         self.catalogue_ok = True  # the catalogue could be read and passed quick_check
         self.read_only = read_only  # the store was read without writing anything
 
@@ -140,7 +147,7 @@ class VerifyReport(list[Damage]):
         """The Chinese lines that say what was checked and what was found."""
         lines = [
             f"已检查：原始成果包 {self.packages} 个，版本 {self.revisions} 个，"
-            f"部门成果 {self.products} 份，文件 {self.files} 个"
+            f"部门成果 {self.products} 份，文件 {self.files} 个，附件 {self.annexes} 份"
             + ("（成果库只读，未作任何改动）" if self.read_only else "")
         ]
         if not self.catalogue_ok:
@@ -364,11 +371,134 @@ def scan_products(products_dir: Path) -> Iterator[tuple[Path, ProductKey | None]
                 yield project, None
                 continue
             for rev in sorted(project.iterdir()):
+                if _ANNEX_DIR.fullmatch(rev.name):
+                    continue  # an annex: scan_annexes
                 m = _REVISION_DIR.fullmatch(rev.name)
                 if m and rev.is_dir() and not rev.is_symlink():
                     yield rev, _product_key(rev, dep.name, project.name, int(m.group(1)))
                 else:
                     yield rev, None
+
+
+def scan_annexes(products_dir: Path) -> Iterator[tuple[Path, ProductKey | None]]:
+    """``(path, (department, project_id, revision))`` of every annex folder
+    (``products/<dep>/<folder>/r<N>.case/``); ``(path, None)`` for an entry named like
+    one that is not one (not a folder, a link, no provenance or one that does not fit
+    its place). Entries :func:`scan_products` reports as not product folders are not
+    repeated here."""
+    for dep in sorted(products_dir.iterdir()):
+        if dep.name not in DEPARTMENTS or not dep.is_dir() or dep.is_symlink():
+            continue
+        for project in sorted(dep.iterdir()):
+            if not project.is_dir() or project.is_symlink():
+                continue
+            for entry in sorted(project.iterdir()):
+                m = _ANNEX_DIR.fullmatch(entry.name)
+                if m is None:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    key = _product_key(entry, dep.name, project.name, int(m.group(1)))
+                    fields = _annex_fields(entry)
+                    yield entry, key if fields is not None else None
+                else:
+                    yield entry, None
+
+
+def _annex_fields(folder: Path) -> dict[str, object] | None:
+    """An annex's provenance (it names the document), or None if it has none."""
+    try:
+        fields = read_provenance(folder)
+    except (ValueError, OSError):
+        return None
+    if fields is None or not isinstance(fields.get("annex"), str):
+        return None
+    return fields
+
+
+def complete_annex(folder: Path) -> tuple[str, str, int, str]:
+    """Check an annex folder against its own manifest: one document and nothing else.
+
+    Returns
+    -------
+    tuple[str, str, int, str]
+        The document's name, sha256 and size, and the manifest's sha256.
+
+    Raises
+    ------
+    ValueError
+        If the folder is not exactly its manifest, or does not hold exactly the one
+        document its provenance names.
+    """
+    files, manifest_sha256 = complete_product(folder)
+    fields = _annex_fields(folder)
+    if fields is None:
+        raise ValueError(f"no {PROVENANCE_NAME} naming its document")
+    if list(files) != [fields["annex"]]:
+        raise ValueError(f"holds {sorted(files)}, not the one document {fields['annex']!r}")
+    name = str(fields["annex"])
+    digest, size = files[name]
+    return name, digest, size, manifest_sha256
+
+
+def adopt_annex_in(conn: sqlite3.Connection, root: Path, key: ProductKey, folder: Path) -> None:
+    """Record a complete annex folder found without its row (a crash between rename and
+    commit), on ``conn`` holding the write lock, with status ``recovered``.
+
+    Raises
+    ------
+    StoreError
+        If it is not a complete annex; :class:`ForeignProduct` if its provenance names
+        another revision's package.
+    """
+    row = conn.execute(
+        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
+    try:
+        name, digest, size, manifest_sha256 = complete_annex(folder)
+    except (ValueError, OSError) as exc:
+        raise StoreError(f"{folder} is not a complete annex: {exc}") from exc
+    try:
+        provenance_sha256 = check_provenance(folder, key, row["package_sha256"])
+    except (ValueError, OSError) as exc:
+        raise ForeignProduct(f"{folder} is not this revision's annex: {exc}") from exc
+    put_annex_row_in(
+        conn, root, key, folder, name, digest, size, manifest_sha256, provenance_sha256,
+        "recovered",
+    )  # fmt: skip
+
+
+def put_annex_row_in(
+    conn: sqlite3.Connection,
+    root: Path,
+    key: ProductKey,
+    folder: Path,
+    name: str,
+    sha256: str,
+    size: int,
+    manifest_sha256: str,
+    provenance_sha256: str,
+    status: ProductStatus,
+) -> None:
+    """Insert (or replace) the row of the annex ``folder``, stamped now, on ``conn``."""
+    department, project_id, revision = key
+    Catalogue.put_annex_in(
+        conn,
+        AnnexRecord(
+            department=department,
+            project_id=project_id,
+            revision=revision,
+            name=name,
+            path=folder.relative_to(root).as_posix(),
+            sha256=sha256,
+            size=size,
+            manifest_sha256=manifest_sha256,
+            provenance_sha256=provenance_sha256,
+            annexed_at=now_iso(),
+            status=status,
+        ),
+    )
 
 
 def _product_key(folder: Path, department: str, name: str, revision: int) -> ProductKey | None:
@@ -445,7 +575,45 @@ def reconcile(store: StoreLike) -> ReconcileReport:
             if current and current.status in VISIBLE_STATUSES and not path.exists():
                 Catalogue.set_product_status_in(conn, *key, "missing")
                 report.missing_products.append(path)
+    _reconcile_annexes(store, report)
     return report
+
+
+def _reconcile_annexes(store: StoreLike, report: ReconcileReport) -> None:
+    """Annexes as products: a complete one without its row is adopted, a row whose
+    folder is gone is flagged ``missing``, a top left writable is sealed."""
+    on_disk: set[ProductKey] = set()
+    for path, key in scan_annexes(store.products_dir):
+        if key is None:
+            report.unresolved.append(Damage(path, "extra", "not an annex folder"))
+            continue
+        on_disk.add(key)
+        record = store.catalogue.annex(*key)
+        if record is None or record.status not in VISIBLE_STATUSES:
+            with store.catalogue.transaction() as conn:  # an annexer may be mid-commit
+                record = Catalogue.annex_in(conn, *key)
+                if record is None or record.status not in VISIBLE_STATUSES:
+                    try:
+                        adopt_annex_in(conn, store.root, key, path)
+                    except ForeignProduct as exc:
+                        report.unresolved.append(Damage(path, "foreign", str(exc)))
+                        continue
+                    except StoreError as exc:
+                        report.unresolved.append(Damage(path, "extra", str(exc)))
+                        continue
+                    report.recovered_annexes.append(path)
+        if seal_top(path):
+            report.resealed.append(path)
+    for annex in store.catalogue.annexes(statuses=VISIBLE_STATUSES):
+        key = (annex.department, annex.project_id, annex.revision)
+        if key in on_disk:
+            continue
+        with store.catalogue.transaction() as conn:
+            current = Catalogue.annex_in(conn, *key)
+            path = store.root / annex.path
+            if current and current.status in VISIBLE_STATUSES and not path.exists():
+                Catalogue.set_annex_status_in(conn, *key, "missing")
+                report.missing_products.append(path)
 
 
 def _reconcile_package(
@@ -545,6 +713,7 @@ def verify_all(store: StoreLike, *, read_only: bool = False) -> VerifyReport:
         except sqlite3.DatabaseError as exc:
             del report[:]
             report.packages = report.revisions = report.products = report.files = 0
+            report.annexes = 0
             report.append(Damage(catalogue.path, "unreadable", f"目录库无法读取：{exc}"))
     else:
         report.append(Damage(catalogue_path, "unreadable", "目录库不存在或无法读取"))
@@ -583,6 +752,7 @@ def _verify_with_catalogue(store: StoreLike, catalogue: Catalogue, report: Verif
     for key, record in records.items():
         if key not in on_disk:
             report.append(Damage(store.root / record.path, "missing", "成果目录不在"))
+    _verify_annexes(store, catalogue, revisions, report)
 
     report.revisions = len(revisions)
     last_event: dict[ProductKey, str] = {}
@@ -603,6 +773,62 @@ def _verify_with_catalogue(store: StoreLike, catalogue: Catalogue, report: Verif
             )
             where = store.products_dir / department / folder_name(project_id) / f"r{revision}"
             report.append(Damage(where, "incomplete", detail))
+
+
+def _verify_annexes(
+    store: StoreLike,
+    catalogue: Catalogue,
+    revisions: dict[tuple[str, int], Revision],
+    report: VerifyReport,
+) -> None:
+    """Every annex folder against its record (its document, manifest and provenance)."""
+    records = {(a.department, a.project_id, a.revision): a for a in catalogue.annexes()}
+    on_disk: set[ProductKey] = set()
+    for path, key in scan_annexes(store.products_dir):
+        if key is None:
+            report.append(Damage(path, "extra", "不是附件目录（或其 PROVENANCE.json 与位置不符）"))
+            continue
+        on_disk.add(key)
+        report.annexes += 1
+        record = records.get(key)
+        if record is None:
+            report.append(Damage(path, "extra", "附件不在目录库中（可运行 reconcile）"))
+            continue
+        report += _verify_annex(path, record, revisions.get(key[1:]), report)
+    for key, record in records.items():
+        if key not in on_disk:
+            report.append(Damage(store.root / record.path, "missing", "附件目录不在"))
+
+
+def _verify_annex(
+    path: Path, record: AnnexRecord, revision: Revision | None, report: VerifyReport
+) -> list[Damage]:
+    out: list[Damage] = []
+    for name, recorded in (
+        (MANIFEST_NAME, record.manifest_sha256),
+        (PROVENANCE_NAME, record.provenance_sha256),
+    ):
+        try:
+            digest = file_sha256(path / name)
+        except FileNotFoundError:
+            out.append(Damage(path / name, "missing", "附件的校验清单或来源记录不在"))
+        except OSError as exc:
+            out.append(Damage(path / name, "unreadable", str(exc)))
+        else:
+            if digest != recorded:
+                out.append(Damage(path / name, "changed", f"sha256 {digest}，记录为 {recorded}"))
+    key = (record.department, record.project_id, record.revision)
+    if revision is None:
+        out.append(
+            Damage(path, "foreign", f"目录库中没有 {record.project_id} 版本 r{record.revision}")
+        )
+    else:
+        try:
+            check_provenance(path, key, revision.package_sha256)
+        except (ValueError, OSError) as exc:
+            out.append(Damage(path / PROVENANCE_NAME, "foreign", f"附件来源不符：{exc}"))
+    report.files += 1
+    return out + compare_files(path, {record.name: record.sha256}, set(STORE_WRITTEN))
 
 
 def _verify_package(
@@ -683,4 +909,15 @@ def _verify_files_only(store: StoreLike, report: VerifyReport) -> None:
             report.append(Damage(path, "changed", f"与其校验清单不符：{exc}"))
             continue
         report.files += len(files)
+    for path, key in scan_annexes(store.products_dir):
+        if key is None:
+            report.append(Damage(path, "extra", "不是附件目录（或其 PROVENANCE.json 与位置不符）"))
+            continue
+        report.annexes += 1
+        try:
+            complete_annex(path)
+        except (ValueError, OSError) as exc:
+            report.append(Damage(path, "changed", f"与其校验清单不符：{exc}"))
+            continue
+        report.files += 1
     report.revisions = len(revisions)

@@ -30,6 +30,12 @@ Tables
     ``repaired`` (rebuilt with identical bytes), ``unrepairable`` (a rebuild would
     differ), ``refused`` (a folder in its place holds another package's products)
     (schema 2).
+``product_annexes``
+    A sealed document annexed beside a department's product of a revision (the combined
+    opinion of its acceptance case): ``products/<dep>/<folder>/r<N>.case/`` holding the
+    document, its own ``MANIFEST.sha256`` and ``PROVENANCE.json``; one per product key,
+    its name, sha256, size, the manifest's and provenance's hashes and a status as for
+    products (schema 3).
 
 File names
 ----------
@@ -55,7 +61,7 @@ from typing import Any, Literal
 
 from storage.files import check_project_id, check_sha256
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEPARTMENTS: tuple[str, ...] = ("planning", "registration", "housing", "archive")
 VERDICTS: tuple[str, ...] = ("accepted", "accepted_with_deficiencies", "rejected")
 ProductStatus = Literal["published", "recovered", "missing"]
@@ -156,6 +162,21 @@ _SCHEMA: tuple[str, ...] = (
         detail TEXT NOT NULL,
         at TEXT NOT NULL
     )""",
+    f"""CREATE TABLE IF NOT EXISTS product_annexes (
+        department TEXT NOT NULL CHECK (department IN ({_DEPS_SQL})),
+        project_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL UNIQUE,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        manifest_sha256 TEXT NOT NULL,
+        provenance_sha256 TEXT NOT NULL,
+        annexed_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('published', 'recovered', 'missing')),
+        PRIMARY KEY (department, project_id, revision),
+        FOREIGN KEY (project_id, revision) REFERENCES revisions (project_id, revision)
+    ) WITHOUT ROWID""",
 )
 
 
@@ -228,6 +249,24 @@ class ProductRecord:
     published_at: str
     status: ProductStatus
     provenance_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnnexRecord:
+    """A document annexed beside a product, as catalogued. ``path`` (the annex folder)
+    is relative to the store root; ``name`` is the document's name in it."""
+
+    department: str
+    project_id: str
+    revision: int
+    name: str
+    path: str
+    sha256: str
+    size: int
+    manifest_sha256: str
+    provenance_sha256: str
+    annexed_at: str
+    status: ProductStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,6 +768,80 @@ class Catalogue:
                 (department, project_id, revision),
             ).fetchall()
         return {_name_of(r["relpath"]): r["sha256"] for r in rows}
+
+    # --- annexes ---------------------------------------------------------------------------
+
+    @staticmethod
+    def annex_in(
+        conn: sqlite3.Connection, department: str, project_id: str, revision: int
+    ) -> AnnexRecord | None:
+        """One annex row read on ``conn`` (inside a caller's transaction)."""
+        row = conn.execute(
+            "SELECT * FROM product_annexes WHERE department = ? AND project_id = ?"
+            " AND revision = ?",
+            (department, project_id, revision),
+        ).fetchone()
+        return AnnexRecord(**{k: row[k] for k in row.keys()}) if row else None  # noqa: SIM118
+
+    @staticmethod
+    def put_annex_in(conn: sqlite3.Connection, record: AnnexRecord) -> None:
+        """Insert (or replace) an annex row on ``conn``."""
+        values = {f: getattr(record, f) for f in AnnexRecord.__dataclass_fields__}
+        conn.execute(
+            "DELETE FROM product_annexes WHERE department = ? AND project_id = ? AND revision = ?",
+            (record.department, record.project_id, record.revision),
+        )
+        _insert(conn, "product_annexes", values)
+
+    @staticmethod
+    def set_annex_status_in(
+        conn: sqlite3.Connection,
+        department: str,
+        project_id: str,
+        revision: int,
+        status: ProductStatus,
+    ) -> None:
+        """Change an annex row's status on ``conn``."""
+        conn.execute(
+            "UPDATE product_annexes SET status = ? WHERE department = ? AND project_id = ?"
+            " AND revision = ?",
+            (status, department, project_id, revision),
+        )
+
+    def annex(self, department: str, project_id: str, revision: int) -> AnnexRecord | None:
+        """One annex row, or None."""
+        with self.reading() as conn:
+            return self.annex_in(conn, department, project_id, revision)
+
+    def annexes(
+        self,
+        department: str | None = None,
+        project_id: str | None = None,
+        *,
+        statuses: tuple[str, ...] | None = None,
+    ) -> list[AnnexRecord]:
+        """Annex rows, filtered, by department, project and revision (none from a
+        read-only catalogue older than schema 3)."""
+        if self.read_only and not self.has_table("product_annexes"):
+            return []
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("department", department), ("project_id", project_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if statuses is not None:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            args.extend(statuses)
+        sql = "SELECT * FROM product_annexes"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY department, project_id, revision", args)
+            return [
+                AnnexRecord(**{k: r[k] for k in r.keys()})  # noqa: SIM118
+                for r in rows.fetchall()
+            ]
 
     # --- what a revision should have, and what happened to it -----------------------------
 

@@ -18,6 +18,7 @@ from storage.catalogue import Catalogue
 from storage.files import MANIFEST_NAME
 
 _REVISION_DIR = re.compile(r"r([1-9][0-9]*)")
+_ANNEX_DIR = re.compile(r"r([1-9][0-9]*)\.case")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,27 @@ class Product:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class Annex:
+    """A document sealed beside a product (``r<N>.case/<name>``): the combined opinion of
+    the revision's acceptance case. ``path`` is the annex folder, absolute."""
+
+    department: str
+    project_id: str
+    revision: int
+    name: str
+    path: Path
+    sha256: str
+    size: int
+    annexed_at: str
+    status: str
+
+    @property
+    def file(self) -> Path:
+        """The document itself."""
+        return self.path / self.name
+
+
 class StoreLike(Protocol):
     """What a reader uses of :class:`storage.store.Store` (which it never imports)."""
 
@@ -44,6 +66,10 @@ class StoreLike(Protocol):
     def products(
         self, department: str | None = None, project_id: str | None = None
     ) -> list[Product]: ...
+
+    def annexes(
+        self, department: str | None = None, project_id: str | None = None
+    ) -> list[Annex]: ...
 
 
 class DepartmentReader:
@@ -105,6 +131,23 @@ class DepartmentReader:
                 return product
         raise LookupError(f"no {self._department} product for {project_id} r{revision}")
 
+    def annexes(self, project_id: str | None = None) -> list[Annex]:
+        """The documents annexed to this department's products (of one project, or all):
+        the combined opinions of their acceptance cases."""
+        return self._store.annexes(self._department, project_id)
+
+    def open_annex(self, annex: Annex) -> BinaryIO:
+        """Open one of this department's annexed documents for reading (binary).
+
+        Raises
+        ------
+        PermissionError
+            If the annex is another department's.
+        """
+        if annex.department != self._department:
+            raise PermissionError(f"{self._department} may not read {annex.department}'s annexes")
+        return open(self._inside(annex.file), "rb")
+
     def files(self, product: Product) -> list[str]:
         """The product's file names as recorded at publication (the manifest excluded)."""
         self._own(product)
@@ -141,6 +184,12 @@ class DepartmentReader:
         """
         resolved = self._inside(Path(path))
         parts = resolved.relative_to(self._root).parts
+        annexed = _ANNEX_DIR.fullmatch(parts[1]) if len(parts) == 3 else None
+        if annexed is not None:
+            for annex in self.annexes():
+                if annex.path.resolve() == resolved.parent and annex.name == parts[2]:
+                    return self.open_annex(annex)
+            raise FileNotFoundError(f"{path} is not an annexed document")
         m = _REVISION_DIR.fullmatch(parts[1]) if len(parts) >= 3 else None
         if m is None:
             raise FileNotFoundError(f"{path} is not a file of a published product")

@@ -9,6 +9,9 @@ Layout
       products/<department>/<folder>/r<revision>/     published products + MANIFEST.sha256
                                                      + PROVENANCE.json (<folder>: see
                                                      storage.files.folder_name)
+      products/<department>/<folder>/r<revision>.case/  a document annexed beside the
+                                                     product (the case's combined opinion)
+                                                     + its MANIFEST.sha256, PROVENANCE.json
       catalogue.sqlite                               see storage/catalogue.py
       tmp/                                           work area (same filesystem: renames)
 
@@ -40,6 +43,12 @@ an incomplete revision is damage to ``verify-store``. A product is never rebuilt
 other bytes under the same revision: a lost or damaged product is restored only when the
 rebuild is identical (``repaired``), else it is said to be ``unrepairable``.
 
+A document that comes after publication (the combined opinion of the revision's
+acceptance case) is never added to the sealed product: :meth:`Store.annex_product` seals
+it in a folder of its own beside it, ``r<N>.case/``, by the same protocol (temp folder,
+manifest, provenance, row and rename under the write lock), and the audits check it as
+they check a product.
+
 Modules: ``storage.files`` (checksums, durable copies, sealing, temp slots),
 ``storage.catalogue`` (SQLite), ``storage.audit`` (``reconcile``, ``verify_all``),
 ``storage.reader`` (a department's view and :class:`Product`); this one composes them.
@@ -53,6 +62,7 @@ no-op here, which tests replace to raise or to kill the process at that point.
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -66,13 +76,16 @@ from pathlib import Path
 from typing import Literal
 
 from storage.audit import (
+    ANNEX_SUFFIX,
     Damage,
     ForeignProduct,
     ReconcileReport,
     StoreError,
     VerifyReport,
+    adopt_annex_in,
     adopt_product_in,
     compare_files,
+    put_annex_row_in,
     put_product_row_in,
     reconcile,
     record_package,
@@ -82,6 +95,7 @@ from storage.audit import (
 from storage.catalogue import (
     DEPARTMENTS,
     VISIBLE_STATUSES,
+    AnnexRecord,
     Catalogue,
     ProductRecord,
     Revision,
@@ -111,9 +125,12 @@ from storage.files import (
     write_manifest,
     write_provenance,
 )
-from storage.reader import DepartmentReader, Product
+from storage.reader import Annex, DepartmentReader, Product
 
 __all__ = [
+    "ANNEX_CRASH_POINTS",
+    "Annex",
+    "AnnexDiffers",
     "CRASH_POINTS",
     "DEPARTMENTS",
     "Damage",
@@ -154,7 +171,13 @@ PUBLISH_CRASH_POINTS: tuple[str, ...] = (
     "publish:parent_synced",  # parent fsynced, not committed
     "publish:committed",  # committed; top folder not yet sealed
 )
-CRASH_POINTS: tuple[str, ...] = RAW_CRASH_POINTS + PUBLISH_CRASH_POINTS
+ANNEX_CRASH_POINTS: tuple[str, ...] = (
+    "annex:synced",  # document, manifest and provenance written, sealed and fsynced
+    "annex:row_inserted",  # inside BEGIN IMMEDIATE: row inserted, folder not moved
+    "annex:renamed",  # folder moved into place, parent not fsynced, not committed
+    "annex:committed",  # committed; top folder not yet sealed
+)
+CRASH_POINTS: tuple[str, ...] = RAW_CRASH_POINTS + PUBLISH_CRASH_POINTS + ANNEX_CRASH_POINTS
 
 
 def _crash_point(name: str) -> None:
@@ -190,6 +213,10 @@ def _product_files(work: Path) -> dict[str, tuple[str, int]]:
 class ProductDiffers(StoreError):
     """A product lost or damaged after publication would be rebuilt with other bytes: it
     is not replaced (a revision's products never change), and the event is recorded."""
+
+
+class AnnexDiffers(StoreError):
+    """Another document is already annexed to a product: an annex never changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,6 +650,131 @@ class Store:
             )
         seal_top(target)
         return Published(target, action)
+
+    # --- annexes ---------------------------------------------------------------------------
+
+    def annex_path(self, department: str, project_id: str, revision: int) -> Path:
+        """Where the document annexed to a product is (or will be): ``r<N>.case/``."""
+        product = self.product_path(department, project_id, revision)
+        return product.with_name(product.name + ANNEX_SUFFIX)
+
+    def _annex(self, record: AnnexRecord) -> Annex:
+        return Annex(
+            department=record.department,
+            project_id=record.project_id,
+            revision=record.revision,
+            name=record.name,
+            path=self.root / record.path,
+            sha256=record.sha256,
+            size=record.size,
+            annexed_at=record.annexed_at,
+            status=record.status,
+        )
+
+    def annexes(self, department: str | None = None, project_id: str | None = None) -> list[Annex]:
+        """Annexed documents (not those flagged missing), by department, project, revision."""
+        records = self.catalogue.annexes(department, project_id, statuses=VISIBLE_STATUSES)
+        return [self._annex(r) for r in records]
+
+    def annex_product(
+        self, department: str, project_id: str, revision: int, name: str, data: bytes
+    ) -> Path:
+        """Seal one document beside a department's product of a revision, whole or not at
+        all: ``products/<department>/<folder>/r<revision>.case/<name>``.
+
+        The product itself is sealed and never changes; the annex is a folder of its own
+        with its ``MANIFEST.sha256`` and ``PROVENANCE.json`` (the revision's package, and
+        the document's name), written in ``tmp/``, sealed and fsynced, then recorded in
+        ``product_annexes`` and renamed into place under the catalogue's write lock, as a
+        product is published. The revision must be recorded; its product need not be
+        published yet (the annex does not depend on it).
+
+        The same document again changes nothing; a lost annex is written again (the
+        same bytes); a crash between rename and commit is adopted by :meth:`reconcile`.
+
+        Returns
+        -------
+        Path
+            The annex folder.
+
+        Raises
+        ------
+        ValueError
+            ``name`` is not a plain file name (or one the store writes).
+        LookupError
+            The revision is not recorded.
+        AnnexDiffers
+            Another document (other name or other bytes) is annexed to this product.
+        ForeignProduct, StoreError
+            Something else occupies the annex's place.
+        """
+        if "/" in name or name in STORE_WRITTEN:
+            raise ValueError(f"not a plain document name: {name!r}")
+        check_product_relpath(name)
+        name.encode("utf-8")  # a name the catalogue keeps as text
+        data = bytes(data)
+        target = self.annex_path(department, project_id, revision)
+        key = (department, project_id, revision)
+        digest = hashlib.sha256(data).hexdigest()
+
+        def same(record: AnnexRecord) -> bool:
+            if (record.name, record.sha256) == (name, digest):
+                return True
+            raise AnnexDiffers(
+                f"{target}：已附有 {record.name}（sha256 {record.sha256}），"
+                f"不能再附 {name}（sha256 {digest}）"
+            )
+
+        record = self.catalogue.annex(*key)
+        if record is not None and record.status in VISIBLE_STATUSES and target.is_dir():
+            same(record)
+            return target
+        revision_row = self.catalogue.revision(project_id, revision)
+        if revision_row is None:
+            raise LookupError(f"{project_id} has no revision {revision}: record it first")
+        if record is not None:
+            same(record)  # a lost annex comes back only as it was
+
+        with temp_slot(self.tmp_dir, "annex") as work:
+            work.mkdir(mode=WORK_DIR_MODE)
+            with open(work / name, "xb") as fh:
+                fh.write(data)
+            manifest_sha256 = write_manifest(work, {name: digest})
+            provenance_sha256 = write_provenance(
+                work,
+                {
+                    "format": 1,
+                    "annex": name,
+                    "department": department,
+                    "project_id": project_id,
+                    "revision": revision,
+                    "package_sha256": revision_row.package_sha256,
+                },
+            )
+            seal(work, include_root=False)
+            fsync_tree(work)
+            _crash_point("annex:synced")
+            makedirs_durably(target.parent)
+            with self.catalogue.transaction() as conn:
+                current = Catalogue.annex_in(conn, *key)
+                if os.path.lexists(target):
+                    if current is None or current.status not in VISIBLE_STATUSES:
+                        adopt_annex_in(conn, self.root, key, target)  # raises if not whole
+                        current = Catalogue.annex_in(conn, *key)
+                    assert current is not None
+                    same(current)
+                else:
+                    put_annex_row_in(
+                        conn, self.root, key, target, name, digest, len(data),
+                        manifest_sha256, provenance_sha256, "published",
+                    )  # fmt: skip
+                    _crash_point("annex:row_inserted")
+                    os.rename(work, target)
+                    _crash_point("annex:renamed")
+                    fsync_dir(target.parent)
+            _crash_point("annex:committed")
+        seal_top(target)
+        return target
 
     def _product_damage(self, folder: Path, key: tuple[str, str, int]) -> list[Damage]:
         """What differs in a published product folder from its record."""

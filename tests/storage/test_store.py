@@ -157,7 +157,11 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
 
 
 def product_dirs(store: Store) -> set[tuple[str, str, int]]:
-    return {(p.parts[-3], p.parts[-2], int(p.name[1:])) for p in store.products_dir.glob("*/*/r*")}
+    return {
+        (p.parts[-3], p.parts[-2], int(p.name[1:]))
+        for p in store.products_dir.glob("*/*/r*")
+        if not p.name.endswith(".case")  # an annex beside a product (test_annex.py)
+    }
 
 
 def assert_complete(folder: Path, marker: str) -> None:
@@ -209,7 +213,7 @@ def test_store_creates_layout_and_wal_catalogue(tmp_path: Path) -> None:
     }
     conn = sqlite3.connect(store.root / "catalogue.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
     conn.close()
 
 
