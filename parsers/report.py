@@ -72,7 +72,14 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from parsers.archive import Opened
 from parsers.manifest import REPORT_DIR, REPORT_XLSX, Envelope, is_report_csv, report_form
-from parsers.xlsx_guard import MAX_PART_BYTES, WHY, describe, preflight, sniff_not_xlsx
+from parsers.xlsx_guard import (
+    MAX_PART_BYTES,
+    WHY,
+    describe,
+    preflight,
+    sheet_verdict,
+    sniff_not_xlsx,
+)
 from schemas.catalogue import make
 from schemas.fields import (
     MAX_NAME_CHARS,
@@ -199,6 +206,11 @@ def _choose(candidates: Sequence[tuple[str, bool]]) -> dict[str, tuple[str, list
     return out
 
 
+def _chosen_names(candidates: Sequence[tuple[str, bool]]) -> set[str]:
+    """The names of the sheets :func:`_choose` picks: the only ones read."""
+    return {name for name, _others in _choose(candidates).values()}
+
+
 # --------------------------------------------------------------------------- xlsx
 
 
@@ -211,7 +223,8 @@ def _read_xlsx(
     why = sniff_not_xlsx(path)
     if why:
         return {}, None, [make("PKG-008", place, part=_PART["unreadable"].format(reason=why))]
-    parts, refusal = preflight(path, limits)
+    # only the sheets this reader will read are scanned (calamine reads no other)
+    judged, refusal = preflight(path, limits, choose=_chosen_names)
     if refusal:
         return {}, None, [refusal]
     try:
@@ -231,7 +244,7 @@ def _read_xlsx(
         chosen = _choose([(m.name, hidden[m.name]) for m in meta])
         for key, (name, others) in chosen.items():
             sheet_place = Place(file=REPORT_XLSX, sheet=name)
-            too_big = parts.get(name)
+            too_big = sheet_verdict(judged, name)
             if too_big:
                 findings.append(
                     make(

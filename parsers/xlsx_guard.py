@@ -19,7 +19,14 @@ How calamine (0.9 of python-calamine) places a cell, and so how it is judged her
   rows in order: rows out of order make it wrap round and ask for 2^32 rows), and over
   the columns of all cells; ``<dimension ref>`` is only a capacity hint below 100 000;
 * the sheet's part is found through ``xl/_rels/workbook.xml.rels``, zip names compared
-  without regard to case.
+  without regard to case;
+* calamine reads a sheet only when asked for it by name (``get_sheet_by_name``; opening
+  the workbook reads workbook.xml, relationships, shared strings and styles, never a
+  sheet): so only the sheets the report reader will read are scanned, chosen by the
+  reader's own rule (``choose``) over the names workbook.xml gives. A sheet's name is
+  compared as :func:`sheet_key` makes it (expat turns tab, line feed and carriage return
+  in an attribute into blanks, quick-xml keeps them), and a sheet the scan did not judge
+  is refused by :func:`sheet_verdict`, never read.
 
 Anything this reading cannot be sure of is refused, never waved through: a sheet whose XML
 expat rejects (calamine is more lenient), a reference that is not letters then digits or
@@ -32,8 +39,8 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, NamedTuple
 from xml.parsers import expat
 
 from parsers.archive import declared_excess
@@ -48,6 +55,10 @@ EXCEL_ROWS = 1_048_576
 EXCEL_COLS = 16_384
 ELEMENTS_PER_CELL = 8  # elements a scan may meet per allowed cell (c, v, is, t, r, rPr …)
 _READ = 1 << 20
+_NOT_WORKSHEETS = {"chartsheets", "dialogsheets", "macrosheets"}
+
+#: the reader's choice: worksheets as (name, hidden) in workbook order -> the names it reads
+Choose = Callable[[list[tuple[str, bool]]], Collection[str]]
 
 UNREADABLE = "report.xlsx（无法读取：{reason}）"
 WHY = {
@@ -63,7 +74,7 @@ WHY = {
     "xml": "XML 格式错误（{error}）",
     "dtd": "含 DTD 声明",
     "structure": "工作簿结构无法解析（{error}）",
-    "name_space": "工作表「{name}」名称含空白，无法与读取器的名称对应",
+    "unjudged": "读取前未能检查该工作表的大小（名称与工作簿目录中的不对应）",
 }
 # PKG-007 reasons for a workbook over the package limits, by :class:`parsers.archive.Excess`
 _OVER = {
@@ -91,13 +102,18 @@ def sniff_not_xlsx(path: Any) -> str | None:
     return WHY["not_zip"]
 
 
-def preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None]:
-    """Sheets too large (or too doubtful) to hand to calamine: sheet name -> reason; or the
-    one finding (PKG-007 over the limits, PKG-008 unreadable) that refuses the whole workbook.
+def preflight(
+    path: Any, limits: Limits, choose: Choose | None = None
+) -> tuple[dict[str, str | None], Finding | None]:
+    """The sheets scanned, by :func:`sheet_key` of their name -> the reason not to hand the
+    sheet to calamine (too large or too doubtful), or None when it may be read; or the one
+    finding (PKG-007 over the limits, PKG-008 unreadable) that refuses the whole workbook.
 
-    Judges the sizes the zip declares, reads the workbook's own XML (sheet name -> part),
-    then parses each sheet's XML for the rectangle calamine would allocate, without
-    building the sheet (see the module notes).
+    Judges the sizes the zip declares, reads the workbook's own XML (sheet name, hidden,
+    parts), then parses the XML of the sheets ``choose`` names — given the worksheets as
+    ``(name, hidden)`` in workbook order, the names the caller will read; every sheet when
+    None — for the rectangle calamine would allocate, without building the sheet (see the
+    module notes). Look a sheet up with :func:`sheet_verdict`.
     """
     place = Place(file=REPORT_XLSX)
 
@@ -108,7 +124,7 @@ def preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
         return {}, unreadable(describe(exc))
-    out: dict[str, str] = {}
+    out: dict[str, str | None] = {}
     with zf:
         over = _over_limits(zf.infolist(), limits)
         if over:
@@ -122,16 +138,35 @@ def preflight(path: Any, limits: Limits) -> tuple[dict[str, str], Finding | None
             return {}, unreadable(WHY["structure"].format(error=exc.reason))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             return {}, unreadable(WHY["structure"].format(error=describe(exc)))
+        if choose is not None:
+            wanted = {
+                sheet_key(n) for n in choose([(s.name, s.hidden) for s in sheets if s.worksheet])
+            }
+            sheets = [s for s in sheets if sheet_key(s.name) in wanted]
         judged: dict[str, str | None] = {}
-        for name, parts in sheets:
-            reasons = [_judge_part(zf, part, limits, judged) for part in parts]
-            reason = next((r for r in reasons if r), None)
-            if reason is None:
-                continue
-            if " " in name:  # expat normalises white space in a name; calamine does not
-                return {}, unreadable(WHY["name_space"].format(name=name) + "；" + reason)
-            out.setdefault(name, reason)
+        for sheet in sheets:
+            reasons = [_judge_part(zf, part, limits, judged) for part in sheet.parts]
+            key = sheet_key(sheet.name)
+            # two sheets that read as one name: the first doubt decides for both
+            out[key] = out.get(key) or next((r for r in reasons if r), None)
     return out, None
+
+
+def sheet_key(name: str) -> str:
+    """A sheet name as expat reports it from workbook.xml: a line end (CR LF, CR) is one
+    line feed, then tab, line feed and carriage return are blanks. calamine's name for
+    the same sheet gives the same key."""
+    return name.replace("\r\n", "\n").translate(_BLANKS)
+
+
+_BLANKS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+
+
+def sheet_verdict(judged: dict[str, str | None], name: str) -> str | None:
+    """Why the sheet calamine calls ``name`` must not be read (a reason), or None when the
+    scan judged it readable; a sheet the scan did not judge is refused."""
+    key = sheet_key(name)
+    return judged[key] if key in judged else WHY["unjudged"]
 
 
 class _Refused(Exception):
@@ -142,7 +177,9 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _judge_part(zf: zipfile.ZipFile, part: str, limits: Limits, judged: dict[str, str | None]) -> str | None:
+def _judge_part(
+    zf: zipfile.ZipFile, part: str, limits: Limits, judged: dict[str, str | None]
+) -> str | None:
     if part not in judged:
         try:
             rows, cols = _extent(zf, part, limits.max_sheet_cells)
@@ -180,7 +217,9 @@ def _member(zf: zipfile.ZipFile, name: str) -> str | None:
     return None
 
 
-def _elements(zf: zipfile.ZipFile, part: str, max_elements: int) -> list[tuple[str, dict[str, str]]]:
+def _elements(
+    zf: zipfile.ZipFile, part: str, max_elements: int
+) -> list[tuple[str, dict[str, str]]]:
     """Every element of a small XML part (workbook, relationships): raw name, attributes."""
     found: list[tuple[str, dict[str, str]]] = []
 
@@ -193,9 +232,16 @@ def _elements(zf: zipfile.ZipFile, part: str, max_elements: int) -> list[tuple[s
     return found
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> list[tuple[str, list[str]]]:
-    """Each sheet's name with the zip parts calamine may read for it (from workbook.xml and
-    its relationships; every plausible reading of a target, so that none is missed)."""
+class _Sheet(NamedTuple):
+    name: str  # as expat reads it (see :func:`sheet_key`)
+    hidden: bool  # state hidden or veryHidden
+    worksheet: bool  # not a chart, dialog or macro sheet (calamine lists those apart)
+    parts: list[str]  # the zip members calamine may read for it
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> list[_Sheet]:
+    """Each sheet of workbook.xml, in order, with the zip parts calamine may read for it
+    (from the relationships; every plausible reading of a target, so that none is missed)."""
     wb_part = _member(zf, "xl/workbook.xml")
     rels_part = _member(zf, "xl/_rels/workbook.xml.rels")
     if wb_part is None or rels_part is None:
@@ -204,7 +250,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> list[tuple[str, list[str]]]:
     for name, attrs in _elements(zf, rels_part, 100_000):
         if _local(name) == "Relationship" and "Id" in attrs:
             targets[attrs["Id"]] = _candidates(attrs.get("Target", ""))
-    out: list[tuple[str, list[str]]] = []
+    out: list[_Sheet] = []
     for name, attrs in _elements(zf, wb_part, 100_000):
         if _local(name) != "sheet":
             continue
@@ -216,7 +262,15 @@ def _sheet_parts(zf: zipfile.ZipFile) -> list[tuple[str, list[str]]]:
                     if member is not None and member not in parts:
                         parts.append(member)
         if parts:
-            out.append((attrs.get("name", ""), parts))
+            folders = {p.lower().split("/")[-2] for p in parts if "/" in p}
+            out.append(
+                _Sheet(
+                    name=attrs.get("name", ""),
+                    hidden=attrs.get("state") in ("hidden", "veryHidden"),
+                    worksheet=not folders or not folders <= _NOT_WORKSHEETS,
+                    parts=parts,
+                )
+            )
     return out
 
 
@@ -256,7 +310,9 @@ def _parse(zf: zipfile.ZipFile, part: str, start: Any, end: Any) -> None:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise _Refused(WHY["xml"].format(error=expat.errors.messages.get(exc.code, str(exc)))) from None
+        raise _Refused(
+            WHY["xml"].format(error=expat.errors.messages.get(exc.code, str(exc)))
+        ) from None
 
 
 def _extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
@@ -269,7 +325,16 @@ def _extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
     without one takes the current row and column; the column then moves on by one.
     Elements inside a cell are its value (a ``row`` or ``c`` there places nothing).
     """
-    s = {"data": False, "cell": False, "row": 0, "col": 0, "rows": 0, "cols": 0, "cells": 0, "elements": 0}
+    s = {
+        "data": False,
+        "cell": False,
+        "row": 0,
+        "col": 0,
+        "rows": 0,
+        "cols": 0,
+        "cells": 0,
+        "elements": 0,
+    }
     max_elements = max_cells * ELEMENTS_PER_CELL + 10_000
 
     def start(name: str, attrs: dict[str, str]) -> None:
