@@ -8,7 +8,9 @@
 ``revise_case``   the next revision of the case's project (closes 容缺 items, resumes)
 ``conclude_case`` 验收结论: the combined opinion issued, rendered from the case and the
                   check of its revision (:mod:`outputs.joint_opinion`), written into
-                  ``<store>/cases/<case>/联合验收意见书.html``; a markdown artifact
+                  ``<store>/cases/<case>/联合验收意见书.html`` (the firm's copy) and
+                  annexed beside the revision's product of every department asked and
+                  the archive (``products/<dep>/<project>/r<N>.case/``); an artifact
 ``flag_overdue``  the daily check (deployment ``daily``, 08:00 Asia/Shanghai): every
                   overdue stage and 容缺 item recorded in ``case_flags``; the board as a
                   markdown and a table artifact
@@ -54,7 +56,7 @@ from schemas.profile import load_profile
 from storage.archive import archived_findings
 from storage.case_log import CaseLog, write_case_document
 from storage.files import ascii_key
-from storage.store import Store
+from storage.store import DEPARTMENTS, AnnexDiffers, Store
 
 __all__ = [
     "DEFAULT_QUEUE",
@@ -293,15 +295,47 @@ def conclude_case(
         )
         case = _record(store, event, rules)
     html = render_for(store, case, profile)
-    path = write_case_document(store, case_id, DOCUMENT_NAME, html.encode("utf-8"))
+    data = html.encode("utf-8")
+    path = write_case_document(store, case_id, DOCUMENT_NAME, data)
+    annexes = annex_opinion(store, case, data)
     show_conclusion(case, rules, path)
     print(f"{case_id}：联合验收意见书 {case.number}，结论 {case.conclusion} → {path}")
+    print(f"{case_id}：已附于 {len(annexes)} 个部门的成果旁：{'、'.join(annexes)}")
     return {
         **_outcome(case),
         "number": case.number,
         "conclusion": case.conclusion,
         "path": str(path),
+        "annexes": {dep: str(p) for dep, p in annexes.items()},
     }
+
+
+def opinion_departments(case: Case) -> list[str]:
+    """The departments whose products get the combined opinion: those the case asked, and
+    the archive (the firm's copy stays the case's folder)."""
+    return [d for d in DEPARTMENTS if d in case.requested or d == "archive"]
+
+
+@task(name="annex-joint-opinion", cache_policy=NO_CACHE)
+def annex_opinion(store: str, case: Case, data: bytes) -> dict[str, Path]:
+    """The combined opinion sealed beside each department's product of the case's
+    revision (:meth:`storage.store.Store.annex_product`); the same bytes again change
+    nothing. A department whose product already has another document is not changed:
+    the others are annexed, then the run fails naming it."""
+    vault = Store(Path(store))
+    done: dict[str, Path] = {}
+    refused: list[str] = []
+    for dep in opinion_departments(case):
+        try:
+            done[dep] = vault.annex_product(
+                dep, case.project_id, case.revision, DOCUMENT_NAME, data
+            )
+        except AnnexDiffers as exc:
+            log.error("%s", exc)
+            refused.append(f"{dep}：{exc}")
+    if refused:
+        raise AnnexDiffers("联合验收意见书与已附于成果旁的不同，未替换：" + "；".join(refused))
+    return done
 
 
 def show_conclusion(case: Case, rules: CaseRules, path: Path) -> None:

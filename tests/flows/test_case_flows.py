@@ -157,3 +157,43 @@ def test_an_event_record_round_trips_through_case_step(prefect_harness, store):
     record = to_record(dispatched("2026-09-14"))
     out = case_step(store, record)
     assert out["stage"] == "opinions" and out["version"] == 2
+
+
+def test_the_combined_opinion_is_annexed_to_each_asked_department_and_the_archive(
+    prefect_harness, store, monkeypatch
+):
+    import flows.case
+    from flows.case import conclude_case
+    from outputs.joint_opinion import DOCUMENT_NAME
+    from storage.case_log import case_folder
+    from tests.cases.make import HOUSING, PLANNING, dispatched, inspected, opinion
+
+    # the rendering itself is outputs' (tested there); here: where its bytes go
+    html = "<h1>联合验收意见书 聊联验〔2026〕1号</h1>"
+    monkeypatch.setattr(flows.case, "render_for", lambda store, case, profile: html)
+    open_case(store, PROJECT, 2, "王受理", at="2026-09-14T09:30")
+    for e in (
+        dispatched("2026-09-14", ("planning", "housing")),
+        inspected("2026-09-15"),
+        opinion("2026-09-16", PLANNING),
+        opinion("2026-09-16", HOUSING, "有条件通过", "补充车位说明"),
+    ):
+        case_step(store, to_record(e))
+
+    out = conclude_case(store, PROJECT, "王受理", "聊联验〔2026〕1号", at="2026-09-17T15:00")
+
+    vault = Store(store)
+    firm_copy = case_folder(store, PROJECT) / DOCUMENT_NAME
+    assert Path(out["path"]) == firm_copy and firm_copy.read_text("utf-8") == html
+    assert set(out["annexes"]) == {"planning", "housing", "archive"}  # not registration
+    for dep in ("planning", "housing", "archive"):
+        [annex] = vault.reader(dep).annexes(PROJECT)
+        assert (annex.revision, annex.name) == (2, DOCUMENT_NAME)
+        assert Path(out["annexes"][dep]) == annex.path == vault.annex_path(dep, PROJECT, 2)
+        with vault.reader(dep).open_annex(annex) as fh:
+            assert fh.read() == html.encode("utf-8")
+    assert vault.reader("registration").annexes() == []
+    assert vault.verify_all() == []
+    # concluding again renders and annexes the same bytes: nothing changes
+    again = conclude_case(store, PROJECT, "王受理", "聊联验〔2026〕1号")
+    assert again["annexes"] == out["annexes"] and len(vault.annexes()) == 3
