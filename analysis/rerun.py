@@ -7,14 +7,19 @@ only: raw packages are verified, extracted into a private work folder in the sto
 ``tmp/`` and checked; nothing is recorded, published or changed. A package whose stored
 copy no longer hashes to its name is reported as ``damaged`` and not checked.
 
-The Prefect flow ``rerun_archive`` (:mod:`flows.rerun`) runs :func:`rerun_package` as one
-task per stored package. Statistics over the archive: :mod:`analysis.stats`.
+The Prefect flow ``rerun_archive`` (:mod:`flows.rerun`) runs :func:`rerun_stored` as one
+task per stored package, on threads or on Dask worker processes: it takes paths and plain
+data (the store's folder, the package's sha256, the revisions as dicts, the profile's name)
+and gives back a small plain dict (verdict, counts, CPU seconds, the rows as dicts), so
+nothing heavy crosses between processes. Statistics over the archive: :mod:`analysis.stats`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.precheck import precheck
 from schemas.findings import SEVERITIES
-from schemas.profile import Profile
+from schemas.profile import Profile, load_profile
 from storage.archive import archived_findings
 
 if TYPE_CHECKING:
@@ -36,6 +41,8 @@ __all__ = [
     "in_order",
     "rerun",
     "rerun_package",
+    "rerun_stored",
+    "revision_dicts",
     "select_revisions",
 ]
 
@@ -104,6 +111,15 @@ class RerunRow:
         out["reason"] = self.reason
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RerunRow:
+        """The row :meth:`as_dict` gave (``reason`` is derived, so dropped)."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values["severity_changed"] = {
+            k: (v[0], v[1]) for k, v in (data.get("severity_changed") or {}).items()
+        }
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -155,7 +171,7 @@ def _check(store: Store, sha256: str, profile: Profile) -> _Outcome:
     if raw is None:
         raise FileNotFoundError(f"package {sha256} is not stored")
     with store.workspace("rerun") as wd:
-        result = precheck(raw, profile, wd)
+        result = precheck(raw, profile, wd, workers=0)  # one package, one process
     codes, worst = _code_summary((f.code, f.severity) for f in result.findings)
     return _Outcome(
         result.verdict.verdict, result.ruleset_version, dict(result.counts), codes, worst
@@ -232,6 +248,66 @@ def rerun_package(
         detail = f"内部错误：{type(exc).__name__}: {exc} | {traceback.format_exc(limit=2).splitlines()[-1]}"
         return [RerunRow(**_base(r, profile), status="failed", detail=detail) for r in revisions]
     return [_row(store, r, profile, now) for r in revisions]
+
+
+def revision_dicts(revisions: Iterable[Revision]) -> list[dict[str, Any]]:
+    """Revisions as plain dicts: what a task on another process is given."""
+    return [dataclasses.asdict(r) for r in revisions]
+
+
+def _open_store(root: str) -> Store:
+    from storage.store import Store
+
+    return Store(root)
+
+
+def rerun_stored(
+    store_root: str, sha256: str, revisions: Sequence[dict[str, Any]], profile: str
+) -> dict[str, Any]:
+    """:func:`rerun_package` from paths and plain data to a small plain dict: one task.
+
+    Parameters
+    ----------
+    store_root
+        The store's folder (the worker opens the store itself).
+    sha256
+        The stored package.
+    revisions
+        The revisions that hold it, as :func:`revision_dicts` gives them.
+    profile
+        A bundled profile's name or a .toml profile's path.
+
+    Returns
+    -------
+    dict
+        ``sha256``; ``status`` (``checked``, ``damaged`` or ``failed``); ``verdict`` and
+        ``counts`` of the check (None when not checked); ``check_cpu_s`` (CPU of
+        :func:`rerun_package`: verify, extract, read, judge, compare with the archived
+        findings) and ``task_cpu_s`` (the whole call, opening the store and the profile
+        too), both this thread's; ``wall_s``; ``rows`` (:meth:`RerunRow.as_dict` of each revision).
+    """
+    from storage.catalogue import Revision
+
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    store = _open_store(store_root)
+    prof = load_profile(profile)
+    revs = [Revision(**r) for r in revisions]
+    check0 = time.thread_time()
+    rows = rerun_package(store, sha256, revs, prof)
+    check_cpu = time.thread_time() - check0
+    statuses = {r.status for r in rows}
+    status = "damaged" if "damaged" in statuses else "failed" if "failed" in statuses else "checked"
+    first = rows[0] if rows else None
+    return {
+        "sha256": sha256,
+        "status": status,
+        "verdict": first.new_verdict if first else None,
+        "counts": dict(first.new_counts) if first and status == "checked" else None,
+        "check_cpu_s": check_cpu,
+        "task_cpu_s": time.thread_time() - cpu0,
+        "wall_s": time.perf_counter() - wall0,
+        "rows": [r.as_dict() for r in rows],
+    }
 
 
 def by_package(revisions: Iterable[Revision]) -> dict[str, list[Revision]]:

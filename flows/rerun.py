@@ -3,33 +3,41 @@ packages again under today's rules, one task per stored package, and says which 
 would change and why. It reads only: nothing is recorded, published or changed.
 
 The work itself is :mod:`analysis.rerun` (``duoce rerun`` calls it without Prefect); this
-flow spreads it over Prefect tasks so that a task runner can spread it further:
-:func:`rerun_archive_flow` gives the flow on a ``prefect_dask.DaskTaskRunner`` when the
-settings say ``backend = "dask"`` (``DUOCE_BACKEND``; the optional ``scale`` extra).
-Deployments name it ``flows/rerun.py:rerun_archive``.
+flow spreads it over tasks (:func:`flows.bulk.fan_out`): threads in the flow's process
+with ``backend="local"``, a Dask cluster's worker processes with ``"dask"`` (the
+scheduler at ``DUOCE_DASK_ADDRESS``, else a ``LocalCluster``); None takes
+``DUOCE_BACKEND``. A task is given the store's folder, a package's sha256, its revisions
+as plain dicts and the profile's name, and returns a small plain dict
+(:func:`analysis.rerun.rerun_stored`). Deployments name it ``flows/rerun.py:rerun_archive``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import functools
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from prefect import Flow, flow, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from analysis.rerun import RerunRow, by_package, in_order, rerun_package, select_revisions
+from analysis.rerun import (
+    RerunRow,
+    by_package,
+    in_order,
+    rerun_stored,
+    revision_dicts,
+    select_revisions,
+)
+from flows.bulk import fan_out
 from schemas.profile import load_profile
-from storage.catalogue import Revision
 from storage.store import Store
 
 if TYPE_CHECKING:
     from engine.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @flow(name="rerun_archive", log_prints=True)
@@ -39,6 +47,9 @@ def rerun_archive(
     project_id: str | None = None,
     since: dt.date | None = None,
     include_unchanged: bool = False,
+    backend: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> list[RerunRow]:
     """Check stored revisions again under today's rules and ``profile``; change nothing.
 
@@ -57,6 +68,9 @@ def rerun_archive(
         Only this project's revisions; only revisions submitted on or after this date.
     include_unchanged
         Also return the revisions whose verdict stays the same.
+    backend, workers, dask_address
+        ``local`` or ``dask`` (None: ``DUOCE_BACKEND``); a local Dask cluster's worker
+        processes (None: one per core); a Dask scheduler (None: ``DUOCE_DASK_ADDRESS``).
 
     Returns
     -------
@@ -64,25 +78,37 @@ def rerun_archive(
         By project and revision (see :func:`analysis.rerun.rerun`).
     """
     checked_with = load_profile(profile).name  # a bad profile fails here, before any check
-    packages = by_package(select_revisions(Store(Path(store)), project_id, since))
-    futures = [
-        rerun_package_task.submit(store, sha256, revisions, profile)
-        for sha256, revisions in packages.items()
-    ]
-    rows = [row for future in futures for row in future.result()]
+    root = str(Path(store).absolute())  # the workers may run elsewhere than the flow
+    packages = by_package(select_revisions(Store(root), project_id, since))
+    with fan_out(backend, address=dask_address, workers=workers) as submit:
+        futures = [
+            submit(
+                rerun_package_task,
+                {
+                    "store": root,
+                    "sha256": sha256,
+                    "revisions": revision_dicts(revs),
+                    "profile": profile,
+                },
+            )
+            for sha256, revs in packages.items()
+        ]
+        done = [future.result() for future in futures]
+    rows = [RerunRow.from_dict(row) for outcome in done for row in outcome["rows"]]
     show_rerun(rows, checked_with, len(packages))
     return in_order(rows, include_unchanged)
 
 
 @task(name="rerun-package", cache_policy=NO_CACHE)
 def rerun_package_task(
-    store: str, sha256: str, revisions: list[Revision], profile: str
-) -> list[RerunRow]:
-    """Step 2, one package: verify it, check it, compare with each revision that holds it.
+    store: str, sha256: str, revisions: list[dict[str, Any]], profile: str
+) -> dict[str, Any]:
+    """Step 2, one package: verify it, check it, compare with each revision that holds it;
+    a plain dict back (verdict, counts, CPU seconds, the rows as dicts).
 
     No retries: a damaged package or a failed check is a row of the answer, not an error.
     """
-    return rerun_package(Store(Path(store)), sha256, revisions, load_profile(profile))
+    return rerun_stored(store, sha256, revisions, profile)
 
 
 def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
@@ -96,14 +122,22 @@ def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
         f"未变 {status['unchanged']} · 损坏 {status['damaged']} · 检查失败 {status['failed']}",
     ]
     if changes:
-        lines += ["", "| 项目 | 版本 | 测绘单位 | 原结论 | 新结论 | 原因 |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| 项目 | 版本 | 测绘单位 | 原结论 | 新结论 | 原因 |",
+            "|---|---|---|---|---|---|",
+        ]
         lines += [
             f"| {r.project_id} | r{r.revision} | {r.firm or ''} | {r.old_verdict or ''} | "
             f"{r.new_verdict or ''} | {r.reason} |"
             for r in changes
         ]
-    key = "".join(ch if ch.isalnum() else "-" for ch in profile.lower()).strip("-")[:50] or "profile"
-    create_markdown_artifact("\n".join(lines), key=f"rerun-summary-{key}", description="重查结果摘要")
+    key = (
+        "".join(ch if ch.isalnum() else "-" for ch in profile.lower()).strip("-")[:50] or "profile"
+    )
+    create_markdown_artifact(
+        "\n".join(lines), key=f"rerun-summary-{key}", description="重查结果摘要"
+    )
     table = [
         {
             "project_id": r.project_id,
@@ -123,20 +157,16 @@ def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
     )
 
 
-def rerun_archive_flow(settings: Settings | None = None) -> Flow:
-    """:func:`rerun_archive` on the task runner the settings ask for.
-
-    ``backend = "dask"`` with prefect-dask installed: a ``DaskTaskRunner`` (on
-    ``dask_address`` when set, else a local cluster); otherwise the flow as it is.
-    """
-    if settings is None or settings.backend != "dask":
+def rerun_archive_flow(
+    settings: Settings | None = None, workers: int | None = None
+) -> Callable[..., list[RerunRow]]:
+    """:func:`rerun_archive` with the backend and Dask address of ``settings`` (None: the
+    flow reads ``DUOCE_BACKEND`` and ``DUOCE_DASK_ADDRESS`` when it runs)."""
+    if settings is None:
         return rerun_archive
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:
-        log.warning(
-            "backend 'dask' needs the optional extra duoce[scale] (prefect-dask): running locally"
-        )
-        return rerun_archive
-    runner = DaskTaskRunner(address=settings.dask_address) if settings.dask_address else DaskTaskRunner()
-    return rerun_archive.with_options(task_runner=runner)
+    return functools.partial(
+        rerun_archive,
+        backend=settings.backend,
+        dask_address=settings.dask_address,
+        workers=workers,
+    )
