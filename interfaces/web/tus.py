@@ -4,8 +4,9 @@ Only firms may upload; each firm's unfinished uploads live in their own folder
 (``<store>/web/tus/<org>/``), so an upload id of another firm is simply not found (404).
 The declared ``Upload-Length`` is required (no deferred length) and held to the PKG-007
 limit at creation; tuspyserver then refuses any chunk past the declared length. When the
-last chunk arrives the file moves to the upload folder and its pre-check is queued, as for
-a form upload; ``Upload-Metadata`` ``filename`` names it.
+last chunk arrives the file moves to the upload folder, is hashed and its pre-check is
+queued, as for a form upload — in the thread pool, so that the event loop goes on serving
+other requests meanwhile; ``Upload-Metadata`` ``filename`` names it.
 
 A browser client authenticated by the session cookie sends ``X-CSRF-Token`` on POST, PATCH
 and DELETE (``deps.require_person``); a script sends its API token.
@@ -16,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from tuspyserver import create_tus_router
 
 from interfaces.web.checks import PACKAGE_NAME, upload_dir
@@ -67,32 +69,41 @@ async def tus_pre_create(request: Request, auth: TusAuth) -> Callable[[dict, dic
     return check
 
 
-async def tus_complete(request: Request, auth: TusAuth) -> Callable[[str, dict], None]:
+def sha256_of(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def finish_upload(svc, auth: Auth, path: str, metadata: dict) -> None:
+    """Move a finished tus file to its upload folder, hash it, record it and start its
+    pre-check. Blocking (seconds for a large package): run in the thread pool."""
+    from interfaces.web.uploads import register
+
+    source = Path(path)
+    upload_id = new_id()
+    folder = upload_dir(svc.settings.web_dir, auth.org.id, upload_id)
+    folder.mkdir(parents=True, mode=0o750)
+    target = folder / PACKAGE_NAME
+    os.replace(source, target)
+    source.with_name(source.name + ".info").unlink(missing_ok=True)
+    register(
+        svc,
+        auth,
+        upload_id,
+        clean_filename(metadata.get("filename")),
+        target.stat().st_size,
+        sha256_of(target),
+    )
+
+
+async def tus_complete(request: Request, auth: TusAuth) -> Callable[[str, dict], Awaitable[None]]:
     svc = services(request)
 
-    def done(path: str, metadata: dict) -> None:
-        from interfaces.web.uploads import register
-
-        source = Path(path)
-        upload_id = new_id()
-        folder = upload_dir(svc.settings.web_dir, auth.org.id, upload_id)
-        folder.mkdir(parents=True, mode=0o750)
-        target = folder / PACKAGE_NAME
-        os.replace(source, target)
-        for leftover in (source.with_name(source.name + ".info"),):
-            leftover.unlink(missing_ok=True)
-        sha = hashlib.sha256()
-        with open(target, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                sha.update(block)
-        register(
-            svc,
-            auth,
-            upload_id,
-            clean_filename(metadata.get("filename")),
-            target.stat().st_size,
-            sha.hexdigest(),
-        )
+    async def done(path: str, metadata: dict) -> None:  # tuspyserver awaits it
+        await run_in_threadpool(finish_upload, svc, auth, path, metadata)
 
     return done
 

@@ -101,3 +101,58 @@ def test_tus_is_for_firms_only(web):
     made = client.post("/api/tus", headers={**TUS, "X-CSRF-Token": csrf, "Upload-Length": "10",
                                             "Upload-Metadata": _meta("a.zip")})
     assert made.status_code == 403
+
+
+def test_a_finishing_tus_upload_does_not_hold_other_requests(web, monkeypatch):
+    """The last chunk's hashing runs in the thread pool: while it runs (held here on an
+    event), the same event loop answers another request."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    import interfaces.web.tus as tus
+
+    hashing, release = threading.Event(), threading.Event()
+    real = tus.sha256_of
+
+    def slow_sha256_of(path):
+        hashing.set()
+        release.wait(30)
+        return real(path)
+
+    monkeypatch.setattr(tus, "sha256_of", slow_sha256_of)
+    data = junk_zip("large.txt")
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as client:
+        client.cookies.update(web.login("firm_a")[0].cookies)  # one event loop for both
+        csrf = client.get("/account").text.split('name="csrf_token" value="')[1].split('"')[0]
+        headers = {**TUS, "X-CSRF-Token": csrf}
+        made = client.post("/api/tus", headers={**headers, "Upload-Length": str(len(data)),
+                                                "Upload-Metadata": _meta("大.zip")})
+        url = made.headers["location"].replace("http://testserver", "")
+        finished = {}
+
+        def last_chunk():
+            finished["patch"] = client.patch(url, content=data, headers={
+                **headers, "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream"})
+
+        def other_request():
+            finished["other"] = client.get("/api/packages")
+
+        upload = threading.Thread(target=last_chunk)
+        upload.start()
+        try:
+            assert hashing.wait(30), "the last chunk never reached the hashing"
+            other = threading.Thread(target=other_request)
+            other.start()
+            other.join(20)
+            assert not other.is_alive(), "a request waited for the upload's hashing"
+            assert finished["other"].status_code == 200
+            assert finished["other"].json() == []  # not registered yet: still hashing
+            assert upload.is_alive() and "patch" not in finished
+        finally:
+            release.set()
+            upload.join(30)
+        assert finished["patch"].status_code == 204
+        [done] = client.get("/api/packages").json()
+        assert done["filename"] == "大.zip" and done["size"] == len(data)
