@@ -191,7 +191,14 @@ def healthy_tags(data: bytes) -> Tags:
     return Tags(lines, codes, values, start, end, reals)
 
 
-_TWO_TOKENS = re.compile(rb"[0-9-] ")  # a space after a digit or minus: maybe two numbers
+def _space_after_number(buf: np.ndarray) -> bool:
+    """A space right after a digit or a minus (maybe two numbers on a line): what
+    ``re.search(rb"[0-9-] ", …)`` finds, by one comparison of the bytes."""
+    before = buf[:-1]
+    digit_or_minus = ((before >= 48) & (before <= 57)) | (before == 45)
+    return bool((digit_or_minus & (buf[1:] == 32)).any())
+
+
 _LONE_MINUS = re.compile(rb"-(?![0-9])")
 
 
@@ -215,7 +222,7 @@ def _group_codes(code_lines: list[bytes]) -> np.ndarray:
         and ends[0] > 0
         and bool(((last >= 48) & (last <= 57)).all())  # every line ends in a digit
         and not joined.translate(None, b"0123456789 -\n")
-        and not _TWO_TOKENS.search(joined)
+        and not _space_after_number(buf)
         and (b"-" not in joined or not _LONE_MINUS.search(joined))
     )
     if canonical:

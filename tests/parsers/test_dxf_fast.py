@@ -403,3 +403,14 @@ def test_group_codes_read_in_one_pass_are_numpys_conversion(lines):
         except ValueError:
             expected = "ValueError"
     assert mine == expected
+
+
+@given(st.binary(max_size=40).map(lambda b: bytes(b"0159 -+\t\n"[c % 9] for c in b)))
+def test_space_after_a_number_is_what_the_pattern_finds(joined):
+    """The byte comparison finds a space after a digit or minus exactly where the pattern does."""
+    import re
+
+    from parsers.dxf_health import _space_after_number
+
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    assert _space_after_number(buf) == (re.search(rb"[0-9-] ", joined) is not None)
