@@ -1,6 +1,8 @@
-"""The flows are deployable: prefect.yaml's entry points load as flows, and
-``python -m flows.deploy`` serves four deployments that all run (the daily one, scheduled
-at 08:00 Asia/Shanghai, is run once without waiting for its schedule)."""
+"""The flows are deployable: prefect.yaml's entry points load as flows, each on the work
+pool; ``python -m flows.deploy`` serves five deployments that all run (the daily one,
+scheduled at 08:00 Asia/Shanghai, is run once without waiting for its schedule); and
+``python -m flows.deploy --pool`` registers them with a process work pool whose worker
+(``prefect worker start --pool … --type process``) runs them, the rerun on Dask."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ DEPLOYMENTS = (
     "check_package/precheck",
     "submit_package/submit",
     "rerun_archive/rerun",
+    "check_packages/bulk",
     "flag_overdue/daily",
 )
 
@@ -32,7 +35,25 @@ def test_every_deployment_entrypoint_loads_a_flow(monkeypatch):
     for dep in spec["deployments"]:
         flow = load_flow_from_entrypoint(dep["entrypoint"])
         names.add(flow.name)
-    assert names == {"check_package", "submit_package", "rerun_archive", "flag_overdue"}
+        assert dep["work_pool"]["name"] == "duoce", dep["name"]
+    assert names == {
+        "check_package",
+        "submit_package",
+        "rerun_archive",
+        "check_packages",
+        "flag_overdue",
+    }
+    fan_out = {
+        d["name"]: d["work_pool"].get("job_variables", {}).get("env", {}).get("DUOCE_BACKEND")
+        for d in spec["deployments"]
+    }
+    assert fan_out == {
+        "precheck": None,
+        "submit": None,
+        "rerun": "dask",
+        "bulk": "dask",
+        "daily": None,
+    }
     daily = next(d for d in spec["deployments"] if d["name"] == "daily")
     assert daily["schedules"] == [{"cron": "0 8 * * *", "timezone": "Asia/Shanghai"}]
 
@@ -194,3 +215,73 @@ def test_served_deployments_run_and_make_their_artifacts(served, sample_s, tmp_p
         "housing",
         "archive",
     }
+
+
+def run_ok(args: list[str], env: dict[str, str], timeout: float = 180) -> str:
+    done = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_a_process_worker_of_the_pool_runs_the_deployments(
+    prefect_harness, sample_s, tmp_path
+):
+    """``python -m flows.deploy --pool`` registers, ``prefect worker start --pool …
+    --type process`` runs: a submission, then the rerun of the store on a Dask
+    LocalCluster (the job's DUOCE_BACKEND=dask), both completed."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL
+
+    pool = "duoce-pool-test"  # its own pool: the served test's pool is not disturbed
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUOCE_")}
+    env |= {"PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    said = run_ok([sys.executable, "-m", "flows.deploy", "--pool", pool], env)
+    assert f"prefect worker start --pool {pool} --type process" in said
+
+    store = tmp_path / "store"
+    log = tmp_path / "worker.log"
+    prefect = [sys.executable, "-m", "prefect"]
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [*prefect, "worker", "start", "--pool", pool, "--type", "process"],
+            cwd=tmp_path,  # the flows come from the installed package, not the checkout
+            env=env,
+            stdout=sink,
+            stderr=sink,
+        )
+        try:
+            with get_client(sync_client=True) as client:
+                deployment = client.read_deployment_by_name("rerun_archive/rerun")
+                assert deployment.work_pool_name == pool
+                assert deployment.job_variables == {"env": {"DUOCE_BACKEND": "dask"}}
+                assert deployment.entrypoint == "flows.rerun.rerun_archive"
+                submit = run_deployment(
+                    name="submit_package/submit",
+                    parameters={"source": str(sample_s), "store": str(store)},
+                    timeout=0,
+                )
+                runs = wait_for_runs(client, [submit.id], worker, log, timeout=300)
+                rerun = run_deployment(
+                    name="rerun_archive/rerun",
+                    parameters={"store": str(store), "include_unchanged": True, "workers": 2},
+                    timeout=0,
+                )
+                runs |= wait_for_runs(client, [rerun.id], worker, log, timeout=300)
+                states = {i: r.state.type.value for i, r in runs.items()}
+                assert states == {submit.id: "COMPLETED", rerun.id: "COMPLETED"}, tail(log)
+                assert {r.work_pool_name for r in runs.values()} == {pool}
+                assert artifacts_of(client, rerun.id) == {
+                    ("markdown", "rerun-summary-liaocheng"),
+                    ("table", "rerun-changes-liaocheng"),
+                }
+                assert "dask" in log.read_text(encoding="utf-8", errors="replace").lower()
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=20)
