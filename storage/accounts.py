@@ -574,6 +574,12 @@ class Accounts:
             ).all()
         return [_row(Run, r) for r in rows]
 
+    def runs_of_flow_run(self, flow_run_id: str) -> list[Run]:
+        """The runs (of any organisation) that a Prefect flow run carries out."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(runs.select().where(runs.c.flow_run_id == flow_run_id)).all()
+        return [_row(Run, r) for r in rows]
+
     def unfinished_runs(self) -> list[Run]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -103,9 +103,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             runs = svc.accounts.runs_of_upload(upload.id, upload.org_id, "precheck")
             if not any(r.flow_run_id and not r.finished for r in runs):  # else: followed
                 svc.jobs.precheck(upload)
+        svc.jobs.start()  # the flow runs' follower (with Prefect)
         try:
             yield
         finally:
+            svc.jobs.stop()
             svc.checker.shutdown()
             svc.accounts.dispose()
 

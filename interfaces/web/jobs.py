@@ -3,8 +3,11 @@
 When the service has Prefect (``duoce serve`` starts a Prefect server and serves the
 deployments, or ``PREFECT_API_URL`` names one and ``DUOCE_WEB_PREFECT=1``), a pre-check is
 a flow run of ``check_package/precheck`` and a submission one of ``submit_package/submit``,
-started with ``run_deployment(..., timeout=0)``: the request answers at once and the page
-follows the flow run's state (:meth:`Jobs.refresh`) until the verdict. Without Prefect the
+started with ``run_deployment(..., timeout=0)``: the request answers at once. One
+:class:`Follower` per web process (a thread with one Prefect client) reads the states of
+all unfinished flow runs in one request (``read_flow_runs`` filtered by their ids) every
+``interval`` seconds while there are any, and records each outcome when it is final; pages
+and the API read the accounts tables and the follower's cache, never Prefect. Without Prefect the
 pre-check runs in the service's check pool (``checks.py``), and so does a submission (the
 ``submit_package`` flow called there: Prefect runs it on a temporary server of its own).
 An analyst's rerun always runs in the pool (:func:`analysis.rerun.rerun`).
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import threading
 from pathlib import Path
 
 from interfaces.web.checks import (
@@ -33,7 +38,9 @@ from storage.accounts import Accounts, Run, Upload
 
 log = logging.getLogger(__name__)
 
-PRECHECK_DEPLOYMENT = "check_package/precheck"
+PRECHECK_DEPLOYMENT = "check_package/precheck"  # served by flows.deploy (a process per run)
+# serve_all names the warm worker's deployment (interfaces/web/worker.py) here
+PRECHECK_ENV = "DUOCE_WEB_PRECHECK_DEPLOYMENT"
 SUBMIT_DEPLOYMENT = "submit_package/submit"
 FINAL_FAILED = ("FAILED", "CRASHED", "CANCELLED", "CANCELLING")
 
@@ -55,6 +62,19 @@ class Jobs:
         self.web_dir = web_dir
         self.prefect = prefect
         self.on_submitted = None  # (run) -> None: a submitted revision joins its case
+        self.follower = Follower(self) if prefect else None
+
+    def start(self) -> None:
+        """Follow the flow runs left unfinished by a previous process (service start)."""
+        if self.follower is not None:
+            for run in self.accounts.unfinished_runs():
+                if run.flow_run_id:
+                    self.follower.follow(run.flow_run_id)
+            self.follower.start()
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -77,7 +97,8 @@ class Jobs:
         if "html_path" in inspect.signature(check_package.fn).parameters:
             params["html_path"] = str(folder / REPORT_NAME)
         try:
-            flow_run = run_deployment(PRECHECK_DEPLOYMENT, parameters=params, timeout=0, _sync=True)
+            name = os.environ.get(PRECHECK_ENV) or PRECHECK_DEPLOYMENT
+            flow_run = run_deployment(name, parameters=params, timeout=0, _sync=True)
         except Exception as exc:  # Prefect unreachable: the pool takes it
             log.warning("pre-check of %s not started on Prefect (%s): check pool", upload.id, exc)
             self.accounts.set_run(run.id, "failed", detail=f"Prefect 不可用：{exc}")
@@ -85,6 +106,7 @@ class Jobs:
             return
         self.accounts.set_run(run.id, "checking", flow_run_id=str(flow_run.id))
         self.accounts.set_upload_state(upload.id, "checking")
+        self._follow(str(flow_run.id))
 
     def submit(self, upload: Upload, person_id: str) -> Run:
         """Start the submission of a checked upload (its project claimed by its firm)."""
@@ -112,6 +134,7 @@ class Jobs:
                 self.accounts.set_run(run.id, "failed", detail=f"Prefect 不可用：{exc}")
                 return self.accounts.run(run.id, upload.org_id) or run
             self.accounts.set_run(run.id, "checking", flow_run_id=str(flow_run.id))
+            self._follow(str(flow_run.id))
         else:
             self.checker.call(
                 run_submit, self.accounts.url, self.store_root, self.profile_ref, run.id,
@@ -132,28 +155,42 @@ class Jobs:
 
     # --- following --------------------------------------------------------------------------
 
+    def _follow(self, flow_run_id: str) -> None:
+        if self.follower is not None:
+            self.follower.follow(flow_run_id)
+
     def refresh(self, run: Run, sha256: str | None = None) -> Run:
-        """Follow a run on Prefect: when its flow run is final, record the outcome."""
-        if run.finished or not run.flow_run_id:
+        """A run as recorded, with the Prefect state the follower last saw as its detail
+        (a final state is recorded by the follower itself, :meth:`settle`)."""
+        if run.finished or not run.flow_run_id or self.follower is None:
             return run
-        try:
-            state = _flow_run_state(run.flow_run_id)
-        except Exception as exc:  # Prefect unreachable for a moment: ask again next time
-            log.warning("state of flow run %s unknown: %s", run.flow_run_id, exc)
+        state = self.follower.state(run.flow_run_id)
+        if state is None:  # not seen yet (or followed by a process started before this one)
+            self.follower.follow(run.flow_run_id)
             return run
-        if state is None or not state.is_final():
-            name = state.name if state is not None else ""
-            if name and name != (run.detail or ""):
-                self.accounts.set_run(run.id, detail=name)
-        elif state.type.value == "COMPLETED":
-            self._completed(run, sha256)
-        else:
-            self.accounts.set_run(run.id, "failed", detail=f"{state.name}: {state.message or ''}")
-            if run.kind == "precheck" and run.upload_id:
-                self.accounts.set_upload_state(
-                    run.upload_id, "failed", error=f"flow run {run.flow_run_id}: {state.name}"
+        if state.is_final():  # the follower records it in a moment: read it again
+            return self.accounts.run(run.id, run.org_id) or run
+        return Run(**{**run.__dict__, "detail": state.name}) if state.name else run
+
+    def settle(self, flow_run_id: str, state) -> None:
+        """Record the outcome of the runs of a flow run whose state is final."""
+        for run in self.accounts.runs_of_flow_run(flow_run_id):
+            if run.finished:
+                continue
+            if state.type.value == "COMPLETED":
+                sha256 = None
+                if run.kind == "submit" and run.upload_id:
+                    upload = self.accounts.upload(run.upload_id, run.org_id)
+                    sha256 = upload.sha256 if upload is not None else None
+                self._completed(run, sha256)
+            else:
+                self.accounts.set_run(
+                    run.id, "failed", detail=f"{state.name}: {state.message or ''}"
                 )
-        return self.accounts.run(run.id, run.org_id) or run
+                if run.kind == "precheck" and run.upload_id:
+                    self.accounts.set_upload_state(
+                        run.upload_id, "failed", error=f"flow run {flow_run_id}: {state.name}"
+                    )
 
     def _completed(self, run: Run, sha256: str | None) -> None:
         if run.kind == "precheck" and run.upload_id:
@@ -199,8 +236,86 @@ class Jobs:
         return out
 
 
-def _flow_run_state(flow_run_id: str):
-    from prefect.client.orchestration import get_client
+class Follower:
+    """One thread and one Prefect client following every unfinished flow run of the
+    service: each ``interval`` seconds while there are any, one ``read_flow_runs`` for all
+    of them; the states are cached for the pages, and a final one is recorded
+    (:meth:`Jobs.settle`) and dropped. Idle (nothing to follow) it waits without asking."""
 
-    with get_client(sync_client=True) as client:
-        return client.read_flow_run(flow_run_id).state
+    def __init__(self, jobs: Jobs, interval: float = 0.2, batch: int = 200) -> None:
+        self.jobs = jobs
+        self.interval = interval
+        self.batch = batch
+        self._lock = threading.Lock()
+        self._active: set[str] = set()
+        self._states: dict[str, object] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reads = 0  # read_flow_runs requests made (for the tests and the benchmark)
+
+    def follow(self, flow_run_id: str) -> None:
+        with self._lock:
+            self._active.add(flow_run_id)
+        self._wake.set()
+
+    def state(self, flow_run_id: str):
+        with self._lock:
+            return self._states.get(flow_run_id)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="duoce-follow", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        while not self._stopping.is_set():
+            try:
+                with get_client(sync_client=True) as client:
+                    while not self._stopping.is_set():
+                        self._wake.wait()  # something to follow, or stopping
+                        self._wake.clear()
+                        if self.poll(client):
+                            self._wake.set()
+                            self._stopping.wait(self.interval)
+            except Exception as exc:  # Prefect unreachable for a moment: ask again
+                log.warning("flow runs not followed: %s", exc)
+                self._wake.set()
+                self._stopping.wait(max(self.interval, 2.0))
+
+    def poll(self, client) -> bool:
+        """Read the followed flow runs' states once; True while some are not final."""
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        with self._lock:
+            ids = sorted(self._active)
+        for start in range(0, len(ids), self.batch):
+            chunk = ids[start : start + self.batch]
+            self.reads += 1
+            found = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk)
+            )
+            for flow_run in found:
+                key, state = str(flow_run.id), flow_run.state
+                with self._lock:
+                    self._states[key] = state
+                if state is not None and state.is_final():
+                    try:
+                        self.jobs.settle(key, state)
+                    except Exception:
+                        log.exception("outcome of flow run %s not recorded", key)
+                        continue
+                    with self._lock:
+                        self._active.discard(key)
+                        self._states.pop(key, None)
+        with self._lock:
+            return bool(self._active)

@@ -9,7 +9,10 @@
    ``check_package/precheck``, ``submit_package/submit``, the rerun and the daily check),
    which runs every flow run the web application starts — the checks never run in the
    web process;
-3. the web application under uvicorn in this process, with ``DUOCE_WEB_PREFECT=1``.
+3. the pre-check worker (``python -m interfaces.web.worker``): the deployment
+   ``check_package/web-precheck`` run in processes started once, where the web
+   application sends its pre-checks (no process start and imports per check);
+4. the web application under uvicorn in this process, with ``DUOCE_WEB_PREFECT=1``.
 
 Each child is the leader of its own process group. On Ctrl-C or SIGTERM uvicorn stops,
 then the deployments and the Prefect server are terminated (their whole groups: the flow
@@ -26,6 +29,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from interfaces.web.jobs import PRECHECK_ENV
+from interfaces.web.worker import DEPLOYMENT as WARM_DEPLOYMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,8 +159,11 @@ def serve_all(
         os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"]
         env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
         worker = start([sys.executable, "-m", "flows.deploy"], "deployments")
+        warm = start([sys.executable, "-m", "interfaces.web.worker"], "precheck-worker")
         _wait_deployments(("check_package/precheck", "submit_package/submit"), worker,
                           startup_timeout)  # fmt: skip
+        _wait_deployments((WARM_DEPLOYMENT,), warm, startup_timeout)
+        os.environ[PRECHECK_ENV] = WARM_DEPLOYMENT
         os.environ["DUOCE_WEB_PREFECT"] = "1"
         os.environ["DUOCE_STORE"] = str(store_root)
         # uvicorn takes SIGTERM while it serves and raises it again here when it stopped
