@@ -452,3 +452,102 @@ def many_unlisted_files(out: Path) -> Case:
     for i in range(1000):
         (extra / f"{i:04d}.txt").write_bytes(b"x")
     return expect(root, places=[("PKG-005", {}), ("PKG-011", {"key": "PKG-005"})], exit=0)
+
+
+# =========================================================================== at the limits
+
+
+def _unit_sheet_of(out: Path, cells_total: int) -> Path:
+    """S with its 户 sheet replaced by ``cells_total // columns`` rows (header included) of
+    the 户 columns, every cell a different text that no rule accepts (the worst case for
+    memory: a finding or more per cell before the per-code cap)."""
+    from openpyxl.utils import get_column_letter
+
+    from tests.corpus.builders import _deflated_info, _rows_xml
+
+    model, files = clean()
+    tables = tables_of(model)
+    headers = tables["户"].headers
+    ncol = len(headers)
+
+    def cells(r: int) -> str:
+        if r == 1:
+            texts = list(headers)
+        else:
+            texts = [f"户{r:07d}列{i:02d}值" for i in range(ncol)]
+        return "".join(
+            f'<c r="{get_column_letter(i + 1)}{r}" t="inlineStr"><is><t>{t}</t></is></c>'
+            for i, t in enumerate(texts)
+        )
+
+    part = f"xl/worksheets/sheet{list(tables).index('户') + 1}.xml"
+    src = zipfile.ZipFile(io.BytesIO(files[REPORT]))
+    assert part in src.namelist()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == part:
+                with dst.open(_deflated_info(part), "w", force_zip64=True) as fh:
+                    for chunk in _rows_xml(cells_total // ncol, cells):
+                        fh.write(chunk)
+            else:
+                dst.writestr(info, src.read(info))
+    files[REPORT] = buf.getvalue()
+    return write_dir(out, model, files)
+
+
+def _max_sheet_cells() -> int:
+    from schemas.profile import load_profile
+
+    return load_profile().limits.max_sheet_cells
+
+
+#: what 户 rows of nonsense give (each capped at max_findings_per_code, then PKG-011)
+_NONSENSE_UNITS = frozenset({"RPT-003", "RPT-005", "RPT-009", "CAD-002", "PRP-007", "PKG-011"})
+
+
+@hostile("xlsx-sheet-at-cell-limit")
+def xlsx_sheet_at_cell_limit(out: Path) -> Case:
+    """The 户 sheet just under the profile's max_sheet_cells (one row short), every cell a
+    different wrong text: read and checked within the memory budget (RLIMIT_AS), the
+    findings capped per code. Measured: 2 M cells peak at 1.6 GB; 4 M cells ran out of
+    2 GB in the typing of the sheet (a finding per cell before the cap), hence the limit."""
+    root = _unit_sheet_of(out, _max_sheet_cells() - 11)
+    return expect(
+        root,
+        places=[("RPT-003", {"sheet": "户"}), ("PKG-011", {})],
+        knock_on=_NONSENSE_UNITS,
+        seconds=400,
+    )
+
+
+@hostile("xlsx-sheet-over-cell-limit")
+def xlsx_sheet_over_cell_limit(out: Path) -> Case:
+    """The 户 sheet one row over the profile's max_sheet_cells: PKG-008 for the sheet,
+    never handed to calamine, the scan stopping at the limit."""
+    root = _unit_sheet_of(out, _max_sheet_cells() + 11)
+    return expect(
+        root,
+        places=[("PKG-008", {"file": REPORT, "sheet": "户"})],
+        knock_on={"RPT-001", "PRP-007", "PRP-010", "PRP-011", "PRP-012", "PRP-013", "XSV-006"},
+        seconds=120,
+    )
+
+
+@hostile("xlsx-bomb-in-extra-sheet")
+def xlsx_bomb_in_extra_sheet(out: Path) -> Case:
+    """An extra sheet 「原始记录」 with cells at A1 and XFD1048576 (17 billion cells to
+    calamine): not a sheet the reader reads, so neither scanned nor handed to calamine
+    (which reads a sheet only when asked for it by name). A valid package, quickly, in
+    little memory: a read of it would abort."""
+    from tests.corpus.builders import _add_sheet_xml
+
+    model, files = clean()
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+    )
+    files[REPORT] = _add_sheet_xml(files[REPORT], "原始记录", [sheet])
+    return expect(write_dir(out, model, files), seconds=60, max_rss=400 << 20)
