@@ -1,4 +1,4 @@
-"""One typed settings object: paths, store, profile, execution backend, worker processes.
+"""One typed settings object: paths, store, database, profile, execution backend, workers.
 
 Every value can be set by an environment variable prefixed ``DUOCE_`` (``DUOCE_STORE``,
 ``DUOCE_PROFILE`` …, case-insensitive) or a ``.env`` file in the working folder (the
@@ -29,7 +29,10 @@ class Settings:
     workdir: Path | None = None  # where zips are extracted (default: inside the store's tmp/)
     backend: Literal["local", "dask"] = "local"  # task runner for many packages (rerun)
     dask_address: str | None = None  # an existing Dask scheduler; None starts a local cluster
-    postgis_dsn: str | None = None  # also publish products to PostGIS when set
+    # the catalogue (and case log, accounts) in this database, and the department products
+    # also in its PostGIS schemas: postgresql+psycopg://user@host/db; None = the store's
+    # catalogue.sqlite and GeoPackage files only
+    database_url: str | None = None
     # drawing-reader processes (parsers.pool): 0 = all in process (the default: measured on
     # two shared cores they cost wall time, docs/decisions.md); N = N processes; -1 = one per
     # spare core
@@ -38,6 +41,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"DUOCE_BACKEND must be one of {BACKENDS}, not {self.backend!r}")
+        if self.database_url is not None and "://" not in self.database_url:
+            raise ValueError(
+                f"DUOCE_DATABASE_URL must be a database URL (postgresql+psycopg://…), "
+                f"not {self.database_url!r}"
+            )
 
 
 _CONVERT = {
@@ -46,10 +54,10 @@ _CONVERT = {
     "workdir": Path,
     "backend": str,
     "dask_address": str,
-    "postgis_dsn": str,
+    "database_url": str,
     "workers": int,
 }
-_OPTIONAL = {"workdir", "dask_address", "postgis_dsn", "workers"}  # empty: the default
+_OPTIONAL = {"workdir", "dask_address", "database_url", "workers"}  # empty: the default
 
 
 def _dotenv(path: Path = Path(".env")) -> dict[str, str]:

@@ -15,11 +15,12 @@ writable. Whatever it cannot decide is reported as ``unresolved``.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+
+from sqlalchemy.engine import Connection
 
 from storage.catalogue import (
     DEPARTMENTS,
@@ -30,6 +31,7 @@ from storage.catalogue import (
     ProductStatus,
     Revision,
     StoredPackage,
+    db_errors,
     now_iso,
 )
 from storage.files import (
@@ -243,7 +245,7 @@ def check_provenance(folder: Path, key: ProductKey, package_sha256: str) -> str:
 # --- catalogue rows from files ----------------------------------------------------------
 
 
-def adopt_product_in(conn: sqlite3.Connection, root: Path, key: ProductKey, folder: Path) -> None:
+def adopt_product_in(conn: Connection, root: Path, key: ProductKey, folder: Path) -> None:
     """Record a complete product folder found without its row, on ``conn`` (which holds
     the write lock), with status ``recovered``.
 
@@ -256,17 +258,15 @@ def adopt_product_in(conn: sqlite3.Connection, root: Path, key: ProductKey, fold
     StoreError
         If the folder is not a complete product, or not this revision's.
     """
-    row = conn.execute(
-        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
-    ).fetchone()
-    if row is None:
+    package_sha256 = Catalogue.revision_package_in(conn, key[1], key[2])
+    if package_sha256 is None:
         raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
     try:
         files, manifest_sha256 = complete_product(folder)
     except (ValueError, OSError) as exc:
         raise StoreError(f"{folder} is not a complete product: {exc}") from exc
     try:
-        provenance_sha256 = check_provenance(folder, key, row["package_sha256"])
+        provenance_sha256 = check_provenance(folder, key, package_sha256)
     except (ValueError, OSError) as exc:
         raise ForeignProduct(f"{folder} is not this revision's product: {exc}") from exc
     put_product_row_in(
@@ -279,7 +279,7 @@ class ForeignProduct(StoreError):
 
 
 def put_product_row_in(
-    conn: sqlite3.Connection,
+    conn: Connection,
     root: Path,
     key: ProductKey,
     folder: Path,
@@ -440,7 +440,7 @@ def complete_annex(folder: Path) -> tuple[str, str, int, str]:
     return name, digest, size, manifest_sha256
 
 
-def adopt_annex_in(conn: sqlite3.Connection, root: Path, key: ProductKey, folder: Path) -> None:
+def adopt_annex_in(conn: Connection, root: Path, key: ProductKey, folder: Path) -> None:
     """Record a complete annex folder found without its row (a crash between rename and
     commit), on ``conn`` holding the write lock, with status ``recovered``.
 
@@ -450,17 +450,15 @@ def adopt_annex_in(conn: sqlite3.Connection, root: Path, key: ProductKey, folder
         If it is not a complete annex; :class:`ForeignProduct` if its provenance names
         another revision's package.
     """
-    row = conn.execute(
-        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
-    ).fetchone()
-    if row is None:
+    package_sha256 = Catalogue.revision_package_in(conn, key[1], key[2])
+    if package_sha256 is None:
         raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
     try:
         name, digest, size, manifest_sha256 = complete_annex(folder)
     except (ValueError, OSError) as exc:
         raise StoreError(f"{folder} is not a complete annex: {exc}") from exc
     try:
-        provenance_sha256 = check_provenance(folder, key, row["package_sha256"])
+        provenance_sha256 = check_provenance(folder, key, package_sha256)
     except (ValueError, OSError) as exc:
         raise ForeignProduct(f"{folder} is not this revision's annex: {exc}") from exc
     put_annex_row_in(
@@ -470,7 +468,7 @@ def adopt_annex_in(conn: sqlite3.Connection, root: Path, key: ProductKey, folder
 
 
 def put_annex_row_in(
-    conn: sqlite3.Connection,
+    conn: Connection,
     root: Path,
     key: ProductKey,
     folder: Path,
@@ -634,7 +632,7 @@ def _reconcile_package(
         report.resealed.append(path)
 
 
-def _restore_revision_in(conn: sqlite3.Connection, folder: Path, key: ProductKey) -> bool:
+def _restore_revision_in(conn: Connection, folder: Path, key: ProductKey) -> bool:
     """Re-create the revision row of ``key`` from the folder's provenance if the
     catalogue lost it (it was rebuilt from the folders); True if it did."""
     try:
@@ -646,21 +644,15 @@ def _restore_revision_in(conn: sqlite3.Connection, folder: Path, key: ProductKey
         return False
     if fields.get("verdict") not in ("accepted", "accepted_with_deficiencies", "rejected"):
         return False
-    try:
-        restored = Catalogue.restore_revision_in(
-            conn, {**fields, "project_id": key[1], "revision": key[2]}
-        )
-    except sqlite3.IntegrityError:  # the same package under another revision number
-        return False
+    # not when the same package is recorded under another revision number
+    restored = Catalogue.restore_revision_in(
+        conn, {**fields, "project_id": key[1], "revision": key[2]}
+    )
     expected = fields.get("expected_departments")
-    row = conn.execute(
-        "SELECT package_sha256 FROM revisions WHERE project_id = ? AND revision = ?", key[1:]
-    ).fetchone()
-    if isinstance(expected, list) and row and row[0] == fields["package_sha256"]:
-        conn.executemany(  # the products the revision was to have, learnt again
-            "INSERT OR IGNORE INTO revision_products (project_id, revision, department)"
-            " VALUES (?, ?, ?)",
-            [(key[1], key[2], d) for d in expected if d in DEPARTMENTS],
+    package_sha256 = Catalogue.revision_package_in(conn, key[1], key[2])
+    if isinstance(expected, list) and package_sha256 == fields["package_sha256"]:
+        Catalogue.expect_products_in(  # the products the revision was to have, learnt again
+            conn, key[1], key[2], [d for d in expected if d in DEPARTMENTS]
         )
     return restored
 
@@ -710,7 +702,7 @@ def verify_all(store: StoreLike, *, read_only: bool = False) -> VerifyReport:
                 )
             _verify_with_catalogue(store, catalogue, report)
             return report
-        except sqlite3.DatabaseError as exc:
+        except db_errors() as exc:
             del report[:]
             report.packages = report.revisions = report.products = report.files = 0
             report.annexes = 0

@@ -101,6 +101,8 @@ from storage.catalogue import (
     Revision,
     StoredPackage,
     Submission,
+    configured_database_url,
+    db_errors,
 )
 from storage.files import (
     STORE_WRITTEN,
@@ -247,16 +249,29 @@ class Store:
         The store folder (``store/`` by default).
     busy_timeout
         Seconds to wait for another process's catalogue write lock.
+    database_url
+        The catalogue's database (``postgresql+psycopg://…``); default
+        ``DUOCE_DATABASE_URL``, and without it ``catalogue.sqlite`` in the store. One
+        database holds the catalogue of one store.
     """
 
-    def __init__(self, root: Path | str = DEFAULT_ROOT, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        root: Path | str = DEFAULT_ROOT,
+        *,
+        busy_timeout: float = 30.0,
+        database_url: str | None = None,
+    ) -> None:
         self.root = Path(root).absolute()
         self.raw_dir = self.root / "raw"
         self.products_dir = self.root / "products"
         self.tmp_dir = self.root / "tmp"
         for d in (self.raw_dir, self.tmp_dir, *(self.products_dir / d for d in DEPARTMENTS)):
             d.mkdir(parents=True, exist_ok=True)
-        self.catalogue = Catalogue(self.root / CATALOGUE_NAME, busy_timeout=busy_timeout)
+        self.database_url = database_url or configured_database_url()
+        self.catalogue = Catalogue(
+            self.database_url or self.root / CATALOGUE_NAME, busy_timeout=busy_timeout
+        )
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -428,7 +443,7 @@ class Store:
         disk or the catalogue is what failed: the revision stays incomplete regardless)."""
         try:
             self.catalogue.add_event(project_id, revision, department, "failed", reason[:2000])
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, *db_errors()) as exc:
             log.error(
                 "cannot record the failed publication of %s r%d %s: %s",
                 project_id,
@@ -899,9 +914,12 @@ def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
     # read-only: no write bit on the folder (root may write anyway; it is not asked to)
     read_only = not (os.stat(root).st_mode & 0o222) or not os.access(root, os.W_OK)
     path = root / CATALOGUE_NAME
+    url = configured_database_url()
     with tempfile.TemporaryDirectory(prefix="duoce-verify-") as scratch:
         try:
-            if read_only:  # SQLite would need to create -shm beside it: read a copy
+            if url:  # a database server: read in place, read-only
+                view.catalogue = Catalogue.open_read_only(url)
+            elif read_only:  # SQLite would need to create -shm beside it: read a copy
                 view.catalogue = _catalogue_copy(path, Path(scratch))
             else:
                 view.catalogue = Catalogue.open_read_only(path)
@@ -909,8 +927,8 @@ def verify_store(root: Path | str = DEFAULT_ROOT) -> VerifyReport:
             view.catalogue = None
         except sqlite3.OperationalError:
             view.catalogue = _catalogue_copy(path, Path(scratch))
-        except sqlite3.DatabaseError as exc:
-            log.warning("catalogue %s cannot be read: %s", path, exc)
+        except db_errors() as exc:
+            log.warning("catalogue %s cannot be read: %s", url or path, exc)
             view.catalogue = None
         if not view.raw_dir.is_dir() or not view.products_dir.is_dir():
             report = VerifyReport(read_only=read_only)

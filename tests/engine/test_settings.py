@@ -62,3 +62,14 @@ def test_duoce_check_path_does_not_import_pydantic_settings():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_database_url_is_read_and_must_be_a_url(env):
+    assert get_settings().database_url is None  # the embedded SQLite
+    env.setenv("DUOCE_DATABASE_URL", "postgresql+psycopg://duoce@db.example/duoce")
+    assert get_settings().database_url == "postgresql+psycopg://duoce@db.example/duoce"
+    env.setenv("DUOCE_DATABASE_URL", "  ")
+    assert get_settings().database_url is None  # empty: the default
+    env.setenv("DUOCE_DATABASE_URL", "db.example")
+    with pytest.raises(ValueError, match="DUOCE_DATABASE_URL"):
+        get_settings()

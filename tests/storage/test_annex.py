@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import storage.store as store_module
 from storage.files import MANIFEST_NAME, PROVENANCE_NAME, force_remove, read_manifest
@@ -98,7 +99,7 @@ def test_a_damaged_annex_is_damage_to_verify_store(store: Store, damage: str) ->
         force_remove(path)
     else:  # the row is gone: the folder is not in the catalogue
         with store.catalogue.transaction() as conn:
-            conn.execute("DELETE FROM product_annexes")
+            conn.execute(sa.text("DELETE FROM product_annexes"))
     kinds = {d.kind for d in store.verify_all()}
     assert kinds == {"changed": {"changed"}, "extra": {"extra"}, "lost": {"missing"}}.get(
         damage, {"extra"}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import storage.store as store_module
 from storage.files import (
@@ -215,8 +216,8 @@ def test_a_folder_of_another_package_is_refused_and_reported(store: Store) -> No
     refused, and verify-store reports it."""
     publish_all(store, "a")
     with store.catalogue.transaction() as conn:  # the catalogue forgot r1's products
-        conn.execute("DELETE FROM products")
-        conn.execute("UPDATE revisions SET package_sha256 = ?", (sha("b"),))
+        conn.execute(sa.text("DELETE FROM products"))
+        conn.execute(sa.text("UPDATE revisions SET package_sha256 = :b"), {"b": sha("b")})
     with pytest.raises(store_module.ForeignProduct):
         store.publish("planning", PROJECT, 1, builder("b"))
     assert marker_of(store.product_path("planning", PROJECT, 1)) == "a"
