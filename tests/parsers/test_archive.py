@@ -377,3 +377,104 @@ def test_stream_counter_stops_even_when_declared_sizes_pass(
     assert opened.truncated and {"zeros.bin", "z.txt"} <= opened.skipped
     assert set(opened.files) == {"manifest.json"}  # what was safe before the abort
     assert _extracted_bytes(work) <= 2 * archive.RATIO_FLOOR_BYTES
+
+
+# --------------------------------------------------------------------------- names that cannot be stored (issue 14)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "char"),
+    [
+        ("a\\b.txt", "a\\b.txt", "U+005C"),
+        ("a\nb.txt", "a\\nb.txt", "U+000A"),
+        ("a\rb.txt", "a\\rb.txt", "U+000D"),
+    ],
+)
+def test_directory_name_that_cannot_be_stored_is_pkg006(
+    tmp_path: Path, name: str, shown: str, char: str
+) -> None:
+    """A folder package's file named with ``\\``, a line feed or a carriage return: PKG-006 at
+    check (the store could not publish it), the file skipped, never read."""
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}", f"attachments/{name}": b"x"})
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert [(f.code, f.object.file) for f in opened.findings] == [
+        ("PKG-006", f"attachments/{shown}")
+    ]
+    assert char in opened.findings[0].message
+    assert set(opened.files) == {"manifest.json"}
+    assert f"attachments/{name}" in opened.skipped
+
+
+def test_zip_name_with_a_line_feed_is_pkg006(tmp_path: Path) -> None:
+    (tmp_path / "p.zip").write_bytes(
+        make_zip([("manifest.json", b"{}"), ("attachments/a\nb.txt", b"x")])
+    )
+    opened = open_package(tmp_path / "p.zip", tmp_path / "work", LIMITS)
+    assert [(f.code, f.object.file) for f in opened.findings] == [
+        ("PKG-006", "attachments/a\\nb.txt")
+    ]
+    assert set(opened.files) == {"manifest.json"}
+
+
+def test_directory_hard_link_is_refused_like_a_symlink(tmp_path: Path) -> None:
+    """A hard link (st_nlink > 1) may share its bytes with any file outside the package
+    (``/etc/passwd``): PKG-006, skipped, never read or hashed."""
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}"})
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"secret\n")
+    os.link(secret, pkg / "link.txt")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert [(f.code, f.object.file) for f in opened.findings] == [("PKG-006", "link.txt")]
+    assert "硬链接" in opened.findings[0].message
+    assert "link.txt" not in opened.files and "link.txt" in opened.skipped
+    assert "link.txt" not in opened.hashes
+
+
+def test_directory_path_over_max_path_bytes_is_pkg006(tmp_path: Path) -> None:
+    """A file 6 folders of 200 characters deep (about 1 230 bytes, over the 1 000 of the
+    limit): PKG-006 at check, not ENAMETOOLONG at submit."""
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}"})
+    folder = pkg / "attachments"
+    for i in range(6):
+        folder = folder / (f"{i}" + "d" * 199)
+    folder.mkdir(parents=True)
+    (folder / "x.txt").write_bytes(b"x")
+    opened = open_package(pkg, tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006"]
+    assert (opened.findings[0].object.file or "").startswith("attachments/0ddd")
+    assert (
+        "路径过长" in opened.findings[0].message and "上限 1000 字节" in opened.findings[0].message
+    )
+    assert set(opened.files) == {"manifest.json"}
+
+
+@pytest.mark.parametrize(
+    ("limits", "why"),
+    [(Limits(max_name_bytes=40), "名称过长"), (Limits(max_path_bytes=40), "路径过长")],
+)
+def test_directory_name_or_path_over_the_profiles_bytes_is_pkg006(
+    tmp_path: Path, limits: Limits, why: str
+) -> None:
+    """Counted in UTF-8 bytes (a Chinese character is three): 20 characters, 64 bytes."""
+    name = "长名" * 10 + ".txt"
+    pkg = tmp_path / "pkg"
+    write_tree(pkg, {"manifest.json": b"{}", name: b"x"})
+    opened = open_package(pkg, tmp_path / "work", limits)
+    assert [(f.code, f.object.file) for f in opened.findings] == [("PKG-006", name)]
+    assert f"{why}（64 字节，上限 40 字节）" in opened.findings[0].message
+    assert set(opened.files) == {"manifest.json"}
+
+
+def test_zip_name_over_name_max_is_pkg006(tmp_path: Path) -> None:
+    """A zip entry named with 300 bytes: it could not be written on any file system."""
+    long = "attachments/" + "n" * 300 + ".txt"
+    (tmp_path / "p.zip").write_bytes(make_zip([("manifest.json", b"{}"), (long, b"x")]))
+    opened = open_package(tmp_path / "p.zip", tmp_path / "work", LIMITS)
+    assert codes(opened) == ["PKG-006"]
+    assert (opened.findings[0].object.file or "").startswith("attachments/nnnn")
+    assert "过长" in opened.findings[0].message
+    assert set(opened.files) == {"manifest.json"}
+    assert not any(len(p.name) > 255 for p in (tmp_path / "work").rglob("*"))
