@@ -216,7 +216,9 @@ def test_skipped_files_are_not_reported_missing(tmp_path: Path) -> None:
     assert missing_floor_plans(opened, ["0001"]) == []
 
 
-@pytest.mark.parametrize("project_id", ["a/b", "..", ".hidden", " LC-1", "LC\\1", "LC:1", "\udcff", "x" * 201])
+@pytest.mark.parametrize(
+    "project_id", ["a/b", "..", ".hidden", " LC-1", "LC\\1", "LC:1", "\udcff", "x" * 201]
+)
 def test_a_project_id_that_cannot_name_a_folder_is_pkg002(tmp_path: Path, project_id: str) -> None:
     """The store files products under the project id: one that cannot name a folder is a
     schema problem of the manifest, said at once, and the package has no project id."""
@@ -258,3 +260,94 @@ def test_the_envelope_is_read_once_and_says_what_the_parts_say(tmp_path: Path, m
         ("PKG-009", "drawings/floors/0002.dwg"),
         ("PKG-009", "drawings/site.dxf"),
     ]
+
+
+# --------------------------------------------------------------------------- issue 14: keys, created, ids
+
+
+def test_a_key_given_twice_is_pkg002_naming_it(tmp_path: Path) -> None:
+    """JSON readers keep the last of two equal keys: silently another manifest. PKG-002."""
+    text = json.dumps(manifest_for(COMPLETE), ensure_ascii=False)
+    raw = text.replace('{"', '{"project_id": "ANOTHER-ID", "', 1).encode()
+    _, findings = read_manifest(package(tmp_path, COMPLETE, raw))
+    assert [(f.code, f.object.file, f.object.key) for f in findings] == [
+        ("PKG-002", "manifest.json", "project_id")
+    ]
+    assert "重复" in findings[0].message
+
+
+def test_a_key_given_twice_inside_a_file_entry_is_pkg002(tmp_path: Path) -> None:
+    doc = manifest_for(COMPLETE)
+    text = json.dumps(doc, ensure_ascii=False)
+    raw = text.replace(
+        '{"path": "report.xlsx"', '{"path": "other.xlsx", "path": "report.xlsx"', 1
+    ).encode()
+    _, findings = read_manifest(package(tmp_path, COMPLETE, raw))
+    assert [(f.code, f.object.file, f.object.key) for f in findings] == [
+        ("PKG-002", "manifest.json", "path")
+    ]
+
+
+@pytest.mark.parametrize(
+    "created", ["yesterday", "2022-05-06T10:00:00", "2022-13-40T10:00:00+08:00", 20220506]
+)
+def test_a_bad_created_is_pkg002(tmp_path: Path, created: object) -> None:
+    """``created`` must be ISO 8601 with its offset (or a date alone)."""
+    _, findings = read_manifest(
+        package(tmp_path, COMPLETE, manifest_for(COMPLETE, created=created))
+    )
+    assert [(f.code, f.object.file, f.object.key) for f in findings] == [
+        ("PKG-002", "manifest.json", "created")
+    ]
+
+
+@pytest.mark.parametrize(
+    "created", ["2022-05-06T10:00:00+08:00", "2022-05-06T02:00:00Z", "2022-05-06"]
+)
+def test_a_good_created_is_accepted(tmp_path: Path, created: str) -> None:
+    _, findings = read_manifest(
+        package(tmp_path, COMPLETE, manifest_for(COMPLETE, created=created))
+    )
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    "project_id",
+    [
+        "LC-KFQ\u202e7310-2202",  # bidi override (reads reversed)
+        "LC-KFQ\u20662022",  # bidi isolate
+        "\ufeffLC-KFQ-2022",  # byte order mark
+        "LC-KFQ\t2022",  # C0
+        "LC-KFQ\x012022",  # C0
+        "LC-KFQ\x7f2022",  # DEL
+        "LC-KFQ\x852022",  # C1 (NEXT LINE)
+        "LC-KFQ\x9b2022",  # C1 (CSI)
+        "CON",
+        "con",
+        "NUL",
+        "COM1",
+        "LPT9",
+        "nul.2022",
+        "LC/KFQ-2022",
+        "LC\\KFQ-2022",
+        "LC-KFQ-2022 ",
+    ],
+)
+def test_each_unsafe_project_id_class_is_pkg002(tmp_path: Path, project_id: str) -> None:
+    _, findings = read_manifest(
+        package(tmp_path, COMPLETE, manifest_for(COMPLETE, project_id=project_id))
+    )
+    assert [(f.code, f.object.file, f.object.key) for f in findings] == [
+        ("PKG-002", "manifest.json", "project_id")
+    ]
+
+
+@pytest.mark.parametrize(
+    "project_id", ["聊城开发区二〇二二〇一三七号", "聊城-KFQ-2022-0137", "LC.KFQ_2022", "CONSOLE-1"]
+)
+def test_a_chinese_or_plain_project_id_is_kept(tmp_path: Path, project_id: str) -> None:
+    manifest, findings = read_manifest(
+        package(tmp_path, COMPLETE, manifest_for(COMPLETE, project_id=project_id))
+    )
+    assert findings == []
+    assert Package(source="x", manifest=manifest).project_id == project_id
