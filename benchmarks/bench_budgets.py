@@ -7,7 +7,8 @@ its peak RSS and exit code.
     .venv/bin/python benchmarks/bench_budgets.py NAME …     # corpus builders by name
 
 The default set: the clean S, the workbook bypasses, the 500 000-file manifest, the
-longest labels, 1 000 unlisted files and the largest sheets of the corpus.
+longest labels, 1 000 unlisted files, the largest sheets of the corpus and a 户 sheet just
+under and just over max_sheet_cells.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ DEFAULT = [
     "many-unlisted-files",
     "huge-unit-sheet",
     "huge-extra-sheet",
+    "xlsx-bomb-in-extra-sheet",
+    "xlsx-sheet-at-cell-limit",
+    "xlsx-sheet-over-cell-limit",
 ]
 
 
