@@ -9,15 +9,13 @@ CRLF, THUMBNAILIMAGE and ACDSDATA; see ``sample_data/autocad.py``) this prints:
 - ``check``: a fresh process that imports the checker, then runs ``precheck`` (what
   ``duoce check`` runs: read, type, judge every rule, verdict) — its work time is the
   check alone, comparable to the read's work time;
-- ``cli``: the ``duoce check PKG --json F`` command itself, whole (it starts its drawing
-  readers before its own imports);
+- ``cli``: the ``duoce check PKG --json F`` command itself, whole;
 - ``read1`` and ``cli1``: the plain read and the command pinned to one core
-  (``os.sched_setaffinity`` in the child, inherited by its drawing readers): what the
-  check costs when no second core is free.
+  (``os.sched_setaffinity`` in the child): what the check costs when no second core is free.
 
 each as whole-command wall and CPU time (interpreter start and imports included; CPU of
-the process and of the processes it waited for: the drawing readers) and, for read and check, as work time inside the process (after imports, wall and
-CPU), with the peak memory (max RSS of the process and of its drawing readers). Then, for
+the process and of the processes it waited for) and, for read and check, as work time
+inside the process (after imports, wall and CPU), with the peak memory (max RSS). Then, for
 each set, which reader each drawing takes in a check: the fast path
 (``parsers.dxf_fast.read_dxf_fast`` answers) or ezdxf (it returns None, or fails).
 
@@ -59,7 +57,7 @@ print(json.dumps({"imports": t1 - t0, "work": t2 - t1, "cpu": cpu, "entities": n
 
 CHECK = r"""
 import sys, time, json, resource
-def cpu():  # this process and the processes it waited for (drawing readers)
+def cpu():  # this process and the processes it waited for
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 t0 = time.perf_counter()
@@ -120,7 +118,7 @@ def _pin() -> None:  # in the child, before exec: one core for it and all it sta
 def _child(argv: list[str], ok: tuple[int, ...] = (0,), pinned: bool = False) -> tuple[bytes, float, float, float]:
     """Run ``argv`` (``pinned``: on one core); its stdout, wall time, CPU time (user +
     system, of the process and of the children it waited for) and peak RSS in MB (the
-    largest of the process and of the children it waited for: the drawing readers)."""
+    largest of the process and of the children it waited for)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=Path(__file__).resolve().parents[1],

@@ -1,35 +1,28 @@
-"""What the speed machinery buys: ``duoce check`` of one package with and without it,
-on every core and pinned to one, beside the plain read, measured in one run.
+"""Where an L check's CPU goes: ``duoce check`` of one package on every core and pinned
+to one, beside the plain read, measured in one run; ``--breakdown`` splits one in-process
+check's CPU by step.
 
-The parallel machinery is the drawing reader processes (``parsers/pool.py``, started by the
-console entry before the CLI's imports), switched by ``DUOCE_WORKERS``: unset, one extra
-process per spare core; ``0``, none (all in process). The collector off during the check
-and ``os._exit`` after the outputs stay on in every side.
+There is no parallel machinery left (the drawing-reader processes were removed, issue 16:
+they did not buy ≥ 15 % wall); the collector off during the check and ``os._exit`` after
+the outputs are on in every side.
 
 Every side runs in a fresh process, interleaved with the others ``--repeat`` times (the
 best wall time of each side is kept, so a busy machine's noise mostly cancels):
 
-- ``read``        ezdxf.readfile every DXF + openpyxl.load_workbook (``bench_check.READ_ONLY``);
-- ``default``     ``duoce check PKG --json F``, all machinery on;
-- ``workers=0``   the same with ``DUOCE_WORKERS=0`` (all in process);
-- ``workers=-1``  the same with ``DUOCE_WORKERS=-1`` (one reader process per spare core);
-- ``1 core w=0``  workers=0 pinned to CPU 0 (``taskset -c 0``);
-- ``1 core def``  the default pinned to CPU 0 (the pool then counts one core: no extra process);
-- ``1 core w=1``  ``DUOCE_WORKERS=1`` pinned to CPU 0: the machinery forced onto one
-  core, as when the second core is busy with someone else's work;
-- ``read 1 core`` the plain read pinned to CPU 0.
+- ``read``         ezdxf.readfile every DXF + openpyxl.load_workbook (``bench_check.READ_ONLY``);
+- ``check``        ``duoce check PKG --json F``;
+- ``read 1 core``  the plain read pinned to CPU 0 (``taskset -c 0``);
+- ``check 1 core`` the check pinned to CPU 0.
 
 CPU is the whole process's: user + system of the process and of the children it waited
-for (``os.wait4``'s rusage: the drawing readers), interpreter start
-and imports included. The ratios divide by the plain read's (the unpinned one; pinned
-sides also by the pinned read). Run::
+for (``os.wait4``'s rusage), interpreter start and imports included. The ratios divide by
+the plain read's (the unpinned one; pinned sides also by the pinned read). Run::
 
     uv run python benchmarks/bench_machinery.py [--size L] [--repeat 3] [--package DIR] [--breakdown 3]
 
-``--breakdown N`` then runs one check in process (``precheck``, workers=0, pinned) N times
-and prints where the CPU of the lowest went: every import by top-level package, the
-reading steps, typing, the models, each rule module, gc — exclusive times that add up to
-the total.
+``--breakdown N`` then runs one check in process (``precheck``, pinned) N times and prints
+where the CPU of the lowest went: every import by top-level package, the reading steps,
+typing, the models, each rule module, gc — exclusive times that add up to the total.
 """
 
 from __future__ import annotations
@@ -51,7 +44,7 @@ from bench_check import READ_ONLY, _child, _ratio  # noqa: E402  (the plain read
 
 PIN = ["taskset", "-c", "0"]
 
-# --breakdown: one check in process (workers=0), the CPU of each step exclusive of the steps
+# --breakdown: one check in process, the CPU of each step exclusive of the steps
 # it calls; the imports (every import, wherever it happens) by top-level package, gc apart.
 # A step missing from the tree (renamed, merged) is left out and its CPU falls to "other".
 STEPS = [
@@ -65,7 +58,7 @@ STEPS = [
     ("parsers.dxf_fast", "scan_entities", "read dxf: scan"),
     ("parsers.dxf_fast", "_gdal", "read dxf: GDAL"),
     ("parsers.dxf_fast", "_drawing", "read dxf: frames from WKB + scan"),
-    ("schemas.check", "type_tables", "type tables (pandera)"),
+    ("schemas.check", "type_tables", "type tables"),
     ("schemas.check", "check_envelope", "envelope"),
     ("schemas.check", "check_crs", "crs"),
     ("schemas.check", "drawing_geometry", "geometry: site + parcel"),
@@ -126,22 +119,18 @@ from pathlib import Path
 pre = importlib.import_module(pre_mod)
 from schemas.profile import load_profile
 with pre.workspace() as wd:
-    result = pre.precheck(Path(package), load_profile(), wd, workers=0)
+    result = pre.precheck(Path(package), load_profile(), wd)
 charge()
 print(json.dumps({"total": cpu(), "acc": dict(acc), "findings": len(result.findings)}))
 sys.stdout.flush()
 os._exit(0)
 """
-# side: (pinned, DUOCE_WORKERS or None for unset, the plain read instead of the check)
-SIDES: dict[str, tuple[bool, str | None, bool]] = {
-    "read": (False, None, True),
-    "default": (False, None, False),
-    "workers=0": (False, "0", False),
-    "workers=-1": (False, "-1", False),
-    "read 1 core": (True, None, True),
-    "1 core w=0": (True, "0", False),
-    "1 core def": (True, None, False),
-    "1 core w=1": (True, "1", False),
+# side: (pinned, the plain read instead of the check)
+SIDES: dict[str, tuple[bool, bool]] = {
+    "read": (False, True),
+    "check": (False, False),
+    "read 1 core": (True, True),
+    "check 1 core": (True, False),
 }
 
 
@@ -174,19 +163,10 @@ def console_entry() -> list[str]:
 
 def run_side(name: str, package: Path, json_out: Path) -> dict:
     """One fresh process of side ``name``: wall, whole-process CPU, peak RSS (MB)."""
-    pinned, workers, plain = SIDES[name]
+    pinned, plain = SIDES[name]
     argv = [sys.executable, "-c", READ_ONLY, str(package)] if plain else [
         *console_entry(), "check", str(package), "--json", str(json_out)]
-    os.environ.pop("DUOCE_READ_WORKERS", None)  # the old name: not to confuse a side
-    saved = os.environ.pop("DUOCE_WORKERS", None)
-    if workers is not None:
-        os.environ["DUOCE_WORKERS"] = workers
-    try:
-        out, wall, cpu, peak = _child([*PIN, *argv] if pinned else argv, ok=(0,) if plain else (0, 1))
-    finally:
-        os.environ.pop("DUOCE_WORKERS", None)
-        if saved is not None:
-            os.environ["DUOCE_WORKERS"] = saved
+    out, wall, cpu, peak = _child([*PIN, *argv] if pinned else argv, ok=(0,) if plain else (0, 1))
     fig = {"wall": wall, "cpu": cpu, "peak_mb": peak}
     if plain:
         fig.update(json.loads(out.decode().strip().splitlines()[-1]))
@@ -205,7 +185,7 @@ def breakdown(package: Path, repeat: int) -> None:
     imports = {k[len("import "):]: v for k, v in acc.items() if k.startswith("import ")}
     rest = {k: v for k, v in acc.items() if not k.startswith("import ")}
     shown = {k: v for k, v in sorted(imports.items(), key=lambda kv: -kv[1]) if v >= 0.015}
-    print(f"\nCPU breakdown of one check in process (workers=0, one core; lowest of {repeat}: "
+    print(f"\nCPU breakdown of one check in process (one core; lowest of {repeat}: "
           f"{best['total']:.2f} s, exit and CLI output not included)")
     print(f"  {'imports':44} {sum(imports.values()):6.2f}   " + ", ".join(f"{k} {v:.2f}" for k, v in shown.items())
           + f", {len(imports) - len(shown)} others {sum(imports.values()) - sum(shown.values()):.2f}")
@@ -251,20 +231,10 @@ def main() -> None:
             cells = [_ratio(f["cpu"], read["cpu"]) if read else "-", _ratio(f["wall"], read["wall"]) if read else "-"]
             pinned = SIDES[n][0]
             cells += [_ratio(f["cpu"], read1["cpu"]) if read1 and pinned else "", _ratio(f["wall"], read1["wall"]) if read1 and pinned else ""]
-            note = (f"{f['entities']} entities, {f['rows']} rows" if SIDES[n][2] else f"{f['findings']} findings, {f['errors']} errors")
+            note = (f"{f['entities']} entities, {f['rows']} rows" if SIDES[n][1] else f"{f['findings']} findings, {f['errors']} errors")
             print(f"{n:12} {f['wall']:7.2f} {f['cpu']:7.2f} {low_cpu[n]:7.2f} {f['peak_mb']:8.0f} {cells[0]:>9} {cells[1]:>10}"
                   f" {cells[2]:>7} {cells[3]:>8}  {note}")
-        for on in ("workers=-1", "default"):
-            if on not in best or "workers=0" not in best or on == "default" and "workers=-1" in best:
-                continue
-            d, w = best[on], best["workers=0"]
-            print(f"\nmachinery on ({on}) vs off (all cores): wall {d['wall']:.2f} vs {w['wall']:.2f} s "
-                  f"(wall {100 * (d['wall'] / w['wall'] - 1):+.0f} %), CPU {d['cpu']:.2f} vs {w['cpu']:.2f} s")
-        if "1 core w=1" in best and "1 core w=0" in best:
-            d, w = best["1 core w=1"], best["1 core w=0"]
-            print(f"machinery forced on one core: wall {d['wall']:.2f} vs {w['wall']:.2f} s "
-                  f"({100 * (d['wall'] / w['wall'] - 1):+.0f} %), CPU {d['cpu']:.2f} vs {w['cpu']:.2f} s")
-        findings = {best[n]["findings"] for n in names if not SIDES[n][2]}
+        findings = {best[n]["findings"] for n in names if not SIDES[n][1]}
         if len(findings) > 1:
             print(f"WARNING: the sides disagree on the number of findings: {sorted(findings)}")
         if args.breakdown:

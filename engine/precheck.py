@@ -15,9 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.settings import get_settings
 from parsers.package import read_package
-from parsers.pool import Readers, read_workers, readers_for
 from schemas.check import CheckResult, run_checks
 from schemas.profile import Profile
 
@@ -36,40 +34,13 @@ def workspace(parent: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def precheck(
-    source: Path,
-    profile: Profile,
-    workdir: Path,
-    progress: Progress | None = None,
-    workers: int | None = None,
-    readers: Readers | None = None,
-) -> CheckResult:
-    """Read and check one package; the pure heart of every verb.
-
-    ``workers``: drawing-reader processes (None: the ``DUOCE_WORKERS`` setting, 0 by
-    default; 0: all in this process; -1: one per spare core, see
-    :func:`parsers.pool.read_workers`). They read the drawings while the report is read;
-    the rest of the check runs here. ``readers``: drawing readers started earlier by the
-    caller (the CLI starts them before its imports).
-    """
-    if readers is None:
-        extra = read_workers(_workers_setting() if workers is None else workers)
-        readers = readers_for(source, extra)  # they start while the package opens
+def precheck(source: Path, profile: Profile, workdir: Path, progress: Progress | None = None) -> CheckResult:
+    """Read and check one package in this process; the pure heart of every verb."""
     with few_collections():
-        try:
-            pkg = read_package(source, workdir, profile, progress, readers=readers, defer=True)
-        finally:
-            readers.close()
+        pkg = read_package(source, workdir, profile, progress, defer=True)
         if progress:
             progress("检查规则")
         return run_checks(pkg, profile)
-
-
-def _workers_setting() -> int:
-    try:
-        return get_settings().workers
-    except ValueError:  # a bad DUOCE_WORKERS: read in process
-        return 0
 
 
 _gc_lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""One typed settings object: paths, store, database, profile, execution backend, workers.
+"""One typed settings object: paths, store, database, profile, execution backend.
 
 Every value can be set by an environment variable prefixed ``DUOCE_`` (``DUOCE_STORE``,
 ``DUOCE_PROFILE`` …, case-insensitive) or a ``.env`` file in the working folder (the
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Literal
 
 PREFIX = "DUOCE_"
-ALIASES = {"read_workers": "workers"}  # DUOCE_READ_WORKERS: the earlier name of DUOCE_WORKERS
 BACKENDS = ("local", "dask")
 
 
@@ -33,10 +32,6 @@ class Settings:
     # also in its PostGIS schemas: postgresql+psycopg://user@host/db; None = the store's
     # catalogue.sqlite and GeoPackage files only
     database_url: str | None = None
-    # drawing-reader processes (parsers.pool): 0 = all in process (the default: measured on
-    # two shared cores they cost wall time, docs/decisions.md); N = N processes; -1 = one per
-    # spare core
-    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -55,9 +50,8 @@ _CONVERT = {
     "backend": str,
     "dask_address": str,
     "database_url": str,
-    "workers": int,
 }
-_OPTIONAL = {"workdir", "dask_address", "database_url", "workers"}  # empty: the default
+_OPTIONAL = {"workdir", "dask_address", "database_url"}  # empty: the default
 
 
 def _dotenv(path: Path = Path(".env")) -> dict[str, str]:
@@ -86,8 +80,7 @@ def _from(source: dict[str, str]) -> dict[str, str]:
         if not key.upper().startswith(PREFIX):
             continue
         name = key[len(PREFIX) :].lower()
-        name = ALIASES.get(name, name)
-        if name in _CONVERT and (name not in out or key[len(PREFIX) :].lower() not in ALIASES):
+        if name in _CONVERT:
             out[name] = value
     return out
 

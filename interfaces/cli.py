@@ -516,22 +516,15 @@ def check(
     all_: Annotated[bool, typer.Option("--all", help="显示全部问题", metavar="")] = False,
 ) -> None:
     """预检：检查成果包，不发布。退出码 0 无错误，1 有错误，2 调用有误。"""
-    from parsers.pool import read_workers, readers_for, take_early
-
     settings = get_settings()
-    # drawing readers start now (or started before the CLI's imports: interfaces.launch): they
-    # import while this process imports the checks
-    readers = take_early(str(package))
     prof = _profile(profile)
     outputs = (output_file(json, "--json"), output_file(html, "--html"), output_file(dxf, "--dxf"), output_file(gpkg, "--gpkg"))
     if settings.workdir is not None:
         output_folder(settings.workdir, "工作目录（DUOCE_WORKDIR）")
-    if readers is None:
-        readers = readers_for(package, read_workers(settings.workers))
     from engine.precheck import precheck, workspace
 
     with workspace(settings.workdir) as wd, _Progress() as progress:
-        result = precheck(package, prof, wd, progress, readers=readers)
+        result = precheck(package, prof, wd, progress)
     print_summary(result, None if all_ else 50)
     write_outputs(result, *outputs)
     raise typer.Exit(1 if result.counts["error"] else 0)

@@ -5,7 +5,7 @@ extracted safely, every file hashed once: :mod:`parsers.archive`); the envelope 
 from that listing (manifest and checksums, the parts present, the drawings in an
 unsupported format: :mod:`parsers.manifest`); the drawings are handed to their readers;
 the report is read (:mod:`parsers.report`), and the floor plans its buildings need are
-looked up in the envelope; the drawings are collected last.
+looked up in the envelope; the drawings are read last.
 
 Reading never stops on a bad part: what cannot be read becomes findings about that part
 and the rest is still read. Drawings go through the fast reader where it can be trusted
@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import parsers.dxf  # noqa: F401 — this process reads drawings too (parsers.pool loads it lazily)
 from parsers.archive import open_package
+from parsers.dxf import read_drawing
 from parsers.manifest import FLOORS_DIR as FLOORS
 from parsers.manifest import PARCEL, SITE, read_envelope
-from parsers.pool import Readers
 from parsers.report import read_report
 from schemas.findings import Finding
 from schemas.package import Package
@@ -48,14 +47,12 @@ def read_package(
     workdir: Path,
     profile: Profile,
     progress: Progress | None = None,
-    readers: Readers | None = None,
     defer: bool = False,
 ) -> Package:
     """Open and read every part of a package (a directory or a zip).
 
-    With ``readers`` (:class:`parsers.pool.Readers`) the drawings are read in those worker
-    processes while this one reads the report; with ``defer`` they are collected only by
-    :meth:`schemas.package.Package.settle`, so that the caller can type the report first.
+    With ``defer`` the drawings are read only by :meth:`schemas.package.Package.settle`, so
+    that the caller can type the report first.
     """
     note = progress or (lambda _msg: None)
     note("打开成果包")
@@ -63,8 +60,6 @@ def read_package(
     pkg = Package(source=str(source), sha256=opened.sha256, root=opened.root, files=dict(opened.files))
     pkg.findings += opened.findings
     if opened.root is None:
-        if readers is not None:
-            readers.close()
         return pkg
     note("读取 manifest.json")
     envelope = read_envelope(opened)
@@ -72,7 +67,6 @@ def read_package(
     pkg.findings += envelope.findings
     skip = envelope.unsupported  # DWG / PDF: PKG-009 already
     jobs = [(key, opened.path(rel), rel) for key, rel in drawing_paths(pkg.files).items() if rel not in skip]
-    pending = (readers or Readers()).read(jobs)
     note("读取报表")
     pkg.tables, pkg.report_form, found = read_report(opened, envelope)
     pkg.findings += found
@@ -83,8 +77,9 @@ def read_package(
 
     def settle() -> list[Finding]:
         found: list[Finding] = []
-        for key, (drawing, more) in pending.collect(note):
-            pkg.drawings[key] = drawing
+        for key, path, rel in jobs:
+            note(f"读取图形 {rel}")
+            pkg.drawings[key], more = read_drawing(path, rel)
             found += more
         return found
 

@@ -1,4 +1,4 @@
-"""The settings: DUOCE_* from the environment or .env, typed; DUOCE_READ_WORKERS still heard."""
+"""The settings: DUOCE_* from the environment or .env, typed."""
 
 from __future__ import annotations
 
@@ -21,36 +21,33 @@ def env(monkeypatch, tmp_path):
 
 def test_defaults(env):
     assert get_settings() == Settings()
-    assert get_settings().workers == 0 and get_settings().store == Path("store")
+    assert get_settings().backend == "local" and get_settings().store == Path("store")
 
 
 def test_environment_typed_and_overrides_win(env):
-    env.setenv("DUOCE_WORKERS", "0")
+    env.setenv("DUOCE_BACKEND", "dask")
     env.setenv("DUOCE_WORKDIR", "/tmp/x")
     env.setenv("duoce_profile", "other")
     s = get_settings(store=Path("elsewhere"), profile=None)
-    assert (s.workers, s.workdir, s.profile, s.store) == (0, Path("/tmp/x"), "other", Path("elsewhere"))
+    assert (s.backend, s.workdir, s.profile, s.store) == ("dask", Path("/tmp/x"), "other", Path("elsewhere"))
 
 
 def test_dotenv_read_and_environment_wins(env, tmp_path):
-    (tmp_path / ".env").write_text('# comment\nDUOCE_PROFILE="fromfile"\nexport DUOCE_WORKERS=2\n', encoding="utf-8")
-    assert (get_settings().profile, get_settings().workers) == ("fromfile", 2)
-    env.setenv("DUOCE_WORKERS", "1")
-    assert get_settings().workers == 1
+    (tmp_path / ".env").write_text('# comment\nDUOCE_PROFILE="fromfile"\nexport DUOCE_BACKEND=dask\n', encoding="utf-8")
+    assert (get_settings().profile, get_settings().backend) == ("fromfile", "dask")
+    env.setenv("DUOCE_BACKEND", "local")
+    assert get_settings().backend == "local"
 
 
-def test_read_workers_is_an_alias_and_workers_wins(env):
-    env.setenv("DUOCE_READ_WORKERS", "0")
-    assert get_settings().workers == 0
+def test_the_removed_reader_setting_is_ignored(env):
+    """DUOCE_WORKERS / DUOCE_READ_WORKERS named the drawing-reader processes, removed in
+    issue 16: left in an environment they change nothing."""
     env.setenv("DUOCE_WORKERS", "2")
-    assert get_settings().workers == 2
+    env.setenv("DUOCE_READ_WORKERS", "many")
+    assert get_settings() == Settings()
 
 
 def test_bad_values_raise_value_error(env):
-    env.setenv("DUOCE_WORKERS", "many")
-    with pytest.raises(ValueError):
-        get_settings()
-    env.delenv("DUOCE_WORKERS")
     env.setenv("DUOCE_BACKEND", "spark")
     with pytest.raises(ValueError):
         get_settings()

@@ -174,7 +174,7 @@ def test_checking_does_not_load_hypothesis(sample_s):
         "import sys, tempfile; from pathlib import Path\n"
         "from engine.precheck import precheck\n"
         "from schemas.profile import load_profile\n"
-        "r = precheck(Path(sys.argv[1]), load_profile(), Path(tempfile.mkdtemp()), workers=0)\n"
+        "r = precheck(Path(sys.argv[1]), load_profile(), Path(tempfile.mkdtemp()))\n"
         "assert r.counts['error'] == 0, r.counts\n"
         "print('hypothesis' in sys.modules)\n"
     )
