@@ -16,7 +16,6 @@ function. Deployments (``python -m flows.deploy``, ``prefect.yaml``) name them
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +35,7 @@ from outputs.results import findings_document, write_findings
 from outputs.revisions import Comparison
 from schemas.check import CheckResult
 from schemas.profile import load_profile
-from storage.catalogue import Submission
+from storage.catalogue import Submission, operational_errors
 from storage.files import ascii_key, package_sha256
 from storage.store import Store
 
@@ -175,7 +174,7 @@ def on_io_error(_task, _task_run, state) -> bool:
     """Retry a step that touches the store when the disk or the catalogue failed (full,
     locked, gone), never on a bug (Prefect's ``retry_condition_fn``)."""
     error = state.result(raise_on_failure=False)  # the task's exception, however it is kept
-    return isinstance(error, OSError | sqlite3.OperationalError)
+    return isinstance(error, (OSError, *operational_errors()))
 
 
 # A check result holds GeoDataFrames: no task hashes its inputs for a cache key.
@@ -249,13 +248,21 @@ def publish_products(
     any other failure is returned in ``failed``. A product already published is checked
     against its record and restored only if a rebuild gives the very same bytes.
 
+    With a PostgreSQL catalogue (``DUOCE_DATABASE_URL``) each published product's
+    GeoPackage layers are also copied into the department's PostGIS schema, in a
+    transaction of their own (:class:`storage.postgis.PostgisProducts`); the files stay
+    the archive's record. A copy that fails is a failure of the department as above (a
+    resubmission or a retry copies it again: the same rows replace its own).
+
     Returns
     -------
     dict
         ``published`` (department → folder), ``new`` and ``repaired`` (departments
-        published or restored now), ``failed`` (department → reason).
+        published or restored now), ``failed`` (department → reason), ``postgis``
+        (department → rows copied per table; empty without a database URL).
     """
     vault = Store(Path(store))
+    postgis = _postgis(vault.database_url)
     project_id = result.package.project_id
     provenance = Provenance(
         project=project_id,
@@ -270,20 +277,30 @@ def publish_products(
     published: dict[str, str] = {}
     actions: dict[str, str] = {}
     failed: dict[str, str] = {}
+    copied: dict[str, dict[str, int]] = {}
     io_error: BaseException | None = None
-    for department, build in due.items():
-        try:
-            done = vault.publish_product(department, project_id, revision, build, verify=True)
-        except Exception as exc:  # recorded, and said; the other departments still go
-            reason = f"{type(exc).__name__}: {exc}"
-            log.error("publishing %s of %s r%d failed: %s", department, project_id, revision, reason)
-            vault.record_failure(project_id, revision, department, reason)
-            failed[department] = reason
-            if isinstance(exc, OSError | sqlite3.OperationalError) and io_error is None:
-                io_error = exc
-            continue
-        published[department] = str(done.path)
-        actions[department] = done.action
+    try:
+        for department, build in due.items():
+            step = "publishing"
+            try:
+                done = vault.publish_product(department, project_id, revision, build, verify=True)
+                published[department] = str(done.path)
+                actions[department] = done.action
+                if postgis is not None:
+                    step = "copying to PostGIS"
+                    copied[department] = postgis.publish_folder(department, project_id, revision, done.path)
+            except Exception as exc:  # recorded, and said; the other departments still go
+                reason = f"{type(exc).__name__}: {exc}"
+                if step != "publishing":
+                    reason = f"PostGIS: {reason}"
+                log.error("%s %s of %s r%d failed: %s", step, department, project_id, revision, reason)
+                vault.record_failure(project_id, revision, department, reason)
+                failed[department] = reason
+                if isinstance(exc, (OSError, *operational_errors())) and io_error is None:
+                    io_error = exc
+    finally:
+        if postgis is not None:
+            postgis.close()
     if io_error is not None:
         raise io_error
     return {
@@ -291,7 +308,18 @@ def publish_products(
         "new": [d for d, a in actions.items() if a in ("new", "adopted")],
         "repaired": [d for d, a in actions.items() if a == "repaired"],
         "failed": failed,
+        "postgis": copied,
     }
+
+
+def _postgis(database_url: str | None) -> Any:
+    """The PostGIS copy of the products for a PostgreSQL URL, else None (SQLite or no URL:
+    the GeoPackage files only)."""
+    if not database_url or not database_url.startswith("postgresql"):
+        return None
+    from storage.postgis import PostgisProducts  # pandas, pyogrio: only when used
+
+    return PostgisProducts(database_url)
 
 
 # ---------------------------------------------------------------- what the Prefect UI shows

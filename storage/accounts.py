@@ -2,7 +2,8 @@
 
 Its own tables (``acct_*``) in the store's catalogue file (``store/catalogue.sqlite``), kept
 apart from the catalogue's tables. SQLAlchemy Core, so moving them to PostgreSQL is a change
-of the database URL in the settings (``DUOCE_WEB_DATABASE_URL``), not of this code.
+of the database URL in the settings: they follow the catalogue (``DUOCE_DATABASE_URL``) unless
+``DUOCE_WEB_DATABASE_URL`` names another database; not a change of this code.
 
 What is stored is what the caller gives: password hashes, token and session digests (the
 hashing is ``interfaces.web.security``'s). Identifiers of organisations, people and uploads
@@ -165,8 +166,13 @@ def _user_digest(username: str) -> str:
 
 
 def catalogue_url(store_root: Path | str) -> str:
-    """The SQLAlchemy URL of the store's catalogue file."""
-    return f"sqlite:///{(Path(store_root).absolute() / CATALOGUE_NAME).as_posix()}"
+    """The SQLAlchemy URL of the store's catalogue: ``DUOCE_DATABASE_URL`` when it is set
+    (the accounts beside the catalogue in PostgreSQL), else the store's catalogue file.
+    ``DUOCE_WEB_DATABASE_URL`` still moves the accounts elsewhere (the web settings)."""
+    from storage.catalogue import configured_database_url
+
+    url = configured_database_url()
+    return url or f"sqlite:///{(Path(store_root).absolute() / CATALOGUE_NAME).as_posix()}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ writes nothing and a second writer that read the same version fails on the const
 tries again on the new state.
 
 Written through SQLAlchemy Core, so the scaled PostgreSQL backend is a different URL
-(``CaseLog("postgresql+psycopg://…")``). On SQLite (the default: the store's
+(``CaseLog("postgresql+psycopg://…")``; its tables come from the catalogue's migrations
+and a transaction takes the catalogue's advisory write lock). On SQLite (the default: the store's
 ``catalogue.sqlite``, beside :mod:`storage.catalogue`'s tables, WAL) each connection sets
 what the catalogue sets — ``synchronous = FULL``, a busy timeout — and a transaction is
 ``BEGIN IMMEDIATE``: the write lock is held before the first read, as for submissions. A
@@ -40,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from cases.case import Case, handle, replay
 from cases.events import Event, from_record, to_record
 from cases.profile import CaseRules
+from storage.catalogue import configured_database_url, migrate, take_write_lock
 from storage.files import folder_name, fsync_dir, fsync_file, makedirs_durably, temp_slot
 
 __all__ = [
@@ -121,12 +123,16 @@ class CaseLog:
         self.url = str(url)
         self.busy_timeout = busy_timeout
         self.engine = _engine(self.url, busy_timeout)
-        metadata.create_all(self.engine)
+        if self.url.startswith("sqlite"):
+            metadata.create_all(self.engine)
+        else:  # the catalogue's migrations make the tables (storage/migrations)
+            migrate(self.engine)
 
     @classmethod
     def in_store(cls, root: Path | str, **kw: Any) -> CaseLog:
-        """The log in the catalogue of the store at ``root``."""
-        return cls(Path(root) / CATALOGUE_NAME, **kw)
+        """The log in the catalogue of the store at ``root`` (in ``DUOCE_DATABASE_URL``'s
+        database when it is set, as the store's catalogue)."""
+        return cls(configured_database_url() or Path(root) / CATALOGUE_NAME, **kw)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -137,6 +143,7 @@ class CaseLog:
         with self.engine.connect() as conn:
             conn = conn.execution_options(duoce_write=True)
             with conn.begin():
+                take_write_lock(conn)  # PostgreSQL: the catalogue's write lock
                 yield conn
 
     # --- writing ------------------------------------------------------------------------

@@ -538,6 +538,7 @@ def _key(table: sa.Table, department: str, project_id: str, revision: int) -> sa
 WRITE_LOCK = 0x6475_6F63_6501  # pg_advisory_xact_lock key of the catalogue's write lock
 MIGRATION_LOCK = 0x6475_6F63_6502  # held while the migrations run
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_HEAD = "0001"  # the newest revision in storage/migrations/versions (a test checks)
 
 
 def db_errors() -> tuple[type[BaseException], ...]:
@@ -583,7 +584,6 @@ def configured_database_url() -> str | None:
 
 _ENGINES: dict[tuple[str, float, bool, int], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
-_MIGRATED: set[tuple[str, int]] = set()
 
 
 def engine_for(url: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> Engine:
@@ -638,11 +638,11 @@ def take_write_lock(conn: Connection) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring a PostgreSQL database to the migrations' head (``storage/migrations``), under
-    an advisory lock, once per process and URL."""
-    key = (engine.url.render_as_string(hide_password=False), os.getpid())
-    if key in _MIGRATED:
-        return
+    """Bring a PostgreSQL database to the migrations' head (``storage/migrations``), in
+    one transaction under an advisory lock; nothing when it is there already."""
+    with driver_errors(), engine.connect() as conn:
+        if _at_head(conn):
+            return
     from alembic import command
     from alembic.config import Config
 
@@ -650,9 +650,16 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with driver_errors(), engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    _MIGRATED.add(key)
+        if not _at_head(conn):  # another process may have done it meanwhile
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def _at_head(conn: Connection) -> bool:
+    if conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar() is None:
+        return False
+    version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return version == MIGRATION_HEAD
 
 
 class Catalogue:
@@ -797,10 +804,14 @@ class Catalogue:
                 )
 
     def _check_version(self) -> None:
-        with self.reading() as conn:
+        """The schema version this database says it has (its row put back when the tables
+        were emptied), never one newer than this code's."""
+        with self.transaction() as conn:
             value = conn.execute(
                 sa.select(meta.c.value).where(meta.c.key == "schema_version")
             ).scalar()
+            if value is None:
+                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
         if value is not None and int(value) > SCHEMA_VERSION:
             raise RuntimeError(
                 f"{self.path} has schema version {value}; this code knows "

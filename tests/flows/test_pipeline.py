@@ -8,12 +8,15 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pyogrio
 import pytest
+import sqlalchemy as sa
 
 from engine.precheck import precheck, workspace
 from outputs.results import findings_document
 from schemas.profile import load_profile
+from tests.pg.cluster import pg_server, pg_url  # noqa: F401 - the PostgreSQL backend's test
 
 PLANNING_LAYERS = {"indicators", "site_boundary", "road_red_lines", "footprints", "green_areas", "setbacks", "findings"}
 REGISTRATION_LAYERS = {"parcels", "boundary_points", "buildings", "floors", "units", "findings"}
@@ -158,6 +161,8 @@ def test_submit_of_a_package_whose_project_id_cannot_name_a_folder(prefect_harne
     [
         (OSError(28, "No space left on device"), True),
         (sqlite3.OperationalError("database is locked"), True),
+        (psycopg.OperationalError("connection to server lost"), True),
+        (psycopg.errors.UniqueViolation("a bug"), False),
         (KeyError("a bug"), False),  # a second try of a bug is the same bug
     ],
 )
@@ -292,3 +297,56 @@ def test_a_full_disk_then_a_lost_catalogue_then_a_resubmission(
     report = verify_store(store)
     assert report == [] and report.products == 4 and report.revisions == 1
     assert Store(store).missing_products(sample_s.name, 1) == []
+
+
+# --- issue 13: the catalogue in PostgreSQL, the products also in PostGIS -----------------
+
+
+def test_with_a_database_url_the_catalogue_is_there_and_the_products_also_in_postgis(
+    prefect_harness, sample_s, tmp_path, pg_url, monkeypatch  # noqa: F811 - the fixture
+):
+    """``DUOCE_DATABASE_URL``: the revision is recorded in PostgreSQL (no catalogue.sqlite),
+    every department's layers are copied into its schema with project and revision, and
+    the GeoPackage files are still written; a resubmission copies the same rows again."""
+    from flows.pipeline import submit_package
+    from storage.store import Store
+
+    monkeypatch.setenv("DUOCE_DATABASE_URL", pg_url)
+    store = tmp_path / "store"
+    first = submit_package(str(sample_s), str(store), "liaocheng")
+    assert (first.revision, first.is_new, first.failed) == (1, True, {})
+    assert not (store / "catalogue.sqlite").exists()
+    assert [r.revision for r in Store(store).revisions("LC-KFQ-2022-0137")] == [1]
+    assert layers(Path(first.published["planning"]) / "planning.gpkg") == PLANNING_LAYERS
+
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            tables = {
+                (r.table_schema, r.table_name)
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT table_schema, table_name FROM information_schema.tables"
+                        " WHERE table_schema IN ('planning', 'registration', 'housing', 'archive')"
+                    )
+                )
+            }
+            assert {("planning", t) for t in PLANNING_LAYERS} <= tables
+            assert {("registration", t) for t in REGISTRATION_LAYERS} <= tables
+            assert {("housing", t) for t in HOUSING_LAYERS} <= tables
+            units = conn.execute(
+                sa.text("SELECT DISTINCT project_id, revision FROM registration.units")
+            ).all()
+            assert units == [("LC-KFQ-2022-0137", 1)]
+            count = conn.execute(sa.text("SELECT count(*) FROM registration.units")).scalar()
+        gpkg_units = pyogrio.read_dataframe(
+            Path(first.published["registration"]) / "registration.gpkg", layer="units"
+        )
+        assert count == len(gpkg_units) > 0
+
+        again = submit_package(str(sample_s), str(store), "liaocheng")
+        assert (again.revision, again.is_new, again.failed) == (1, False, {})
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM registration.units")).scalar() == count
+    finally:
+        engine.dispose()

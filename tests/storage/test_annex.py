@@ -116,7 +116,9 @@ def test_a_damaged_annex_is_damage_to_verify_store(store: Store, damage: str) ->
         assert_consistent(store)
 
 
+@pytest.mark.sqlite_only
 def test_without_a_catalogue_annexes_are_checked_against_their_manifest(store: Store) -> None:
+    """SQLite only: the catalogue file is deleted."""
     path = store.annex_product("archive", PROJECT, 1, NAME, DOC)
     (store.root / "catalogue.sqlite").unlink()
     for suffix in ("-wal", "-shm"):

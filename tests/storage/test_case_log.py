@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import storage.case_log as case_log_module
 from cases.case import Refused
@@ -69,22 +70,34 @@ def test_the_log_lives_in_the_store_catalogue_and_replays_the_live_state(tmp_pat
     )
     assert rows[3]["at"] == "2026-09-24T11:00:00" and rows[3]["recorded_at"]
     assert log.verify() == []
-    # one file: the catalogue's own tables are untouched and still work
-    assert store.catalogue.path == tmp_path / "store" / "catalogue.sqlite"
-    with sqlite3.connect(store.catalogue.path) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"revisions", "products", "case_events"} <= tables
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # one database: the catalogue's own tables are untouched and still work
+    assert log.url == store.catalogue.url
+    if store.catalogue.is_sqlite:
+        assert store.catalogue.path == tmp_path / "store" / "catalogue.sqlite"
+        with sqlite3.connect(store.catalogue.path) as conn:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    else:
+        with store.catalogue.reading() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+    assert {"revisions", "products", "case_events"} <= tables
     assert Store(tmp_path / "store").projects() == []
 
 
 def test_a_refused_event_writes_nothing(tmp_path: Path) -> None:
-    log = CaseLog(tmp_path / "c.sqlite")
+    log = CaseLog(log_location(tmp_path / "c.sqlite"))
     log.record(opened("2026-09-18"), RULES)
     with pytest.raises(Refused) as info:
         log.record(opinion("2026-09-21", PLANNING), RULES)  # not asked yet
     assert info.value.code == "CASE-003"
     assert len(log.rows()) == 1
+
+
+def log_location(path: Path) -> str:
+    """Where a test's log goes: the test's database (the postgresql runs), else ``path``."""
+    return os.environ.get("DUOCE_DATABASE_URL") or str(path)
 
 
 def _record_and_die(path: str, point: str) -> None:
@@ -95,12 +108,12 @@ def _record_and_die(path: str, point: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     case_log_module._crash_point = hook
-    CaseLog(Path(path)).record(dispatched("2026-09-21"), RULES)
+    CaseLog(path).record(dispatched("2026-09-21"), RULES)
 
 
 @pytest.mark.parametrize("point", CASE_CRASH_POINTS)
 def test_a_transition_killed_at_each_point_is_whole_or_absent(tmp_path: Path, point: str) -> None:
-    path = tmp_path / "catalogue.sqlite"
+    path = log_location(tmp_path / "catalogue.sqlite")
     CaseLog(path).record(opened("2026-09-18"), RULES)
     child = SPAWN.Process(target=_record_and_die, args=(str(path), point))
     child.start()
@@ -138,7 +151,7 @@ for k in range(10_000):
 
 
 def test_a_writer_killed_mid_stream_loses_no_committed_event(tmp_path: Path) -> None:
-    path = tmp_path / "catalogue.sqlite"
+    path = log_location(tmp_path / "catalogue.sqlite")
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)],
         cwd=ROOT,

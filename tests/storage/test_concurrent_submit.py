@@ -29,10 +29,15 @@ def two_packages(out: Path) -> list[Path]:
 
 
 def child_env(tmp: Path, name: str) -> dict[str, str]:
-    """The test's environment, the harness's API and a Prefect home of the child's own."""
+    """The test's environment (and its ``DUOCE_DATABASE_URL``), the harness's API and a
+    Prefect home of the child's own."""
     from prefect.settings import PREFECT_API_URL
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DUOCE_", "PYTEST"))}
+    env = {  # the catalogue's database (the postgresql runs) goes with it
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DUOCE_", "PYTEST")) or k == "DUOCE_DATABASE_URL"
+    }
     home = tmp / f"prefect-{name}"
     home.mkdir()
     env.update(

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 import storage.store as store_module
+from storage.catalogue import metadata as catalogue_tables
 from storage.files import (
     PROVENANCE_NAME,
     ascii_key,
@@ -76,6 +77,16 @@ def marker_of(folder: Path) -> str:
 
 
 def lose_catalogue(store: Store, how: str) -> None:
+    """The catalogue lost: its file deleted or emptied; on PostgreSQL its tables dropped
+    (the migrations make them again) or emptied."""
+    if not store.catalogue.is_sqlite:
+        tables = ", ".join(t.name for t in catalogue_tables.sorted_tables)
+        with store.catalogue.transaction() as conn:
+            if how == "deleted":
+                conn.execute(sa.text(f"DROP TABLE {tables}, alembic_version CASCADE"))
+            else:
+                conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
+        return
     for suffix in ("", "-wal", "-shm"):
         path = store.catalogue.path.with_name(store.catalogue.path.name + suffix)
         if how == "deleted":
@@ -403,8 +414,10 @@ def test_verify_store_audits_a_read_only_backup_without_writing(
         _chmod_tree(backup, writable=True)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "deleted"])
 def test_verify_store_reports_a_damaged_catalogue_as_damage(store: Store, damage: str) -> None:
+    """SQLite only: the catalogue file's bytes are damaged."""
     publish_all(store, "a")
     path = store.catalogue.path
     with sqlite3.connect(path) as conn:

@@ -98,8 +98,13 @@ def raw_listing(root: Path) -> set[bytes]:
 
 
 def relpath_types(store: Store, table: str) -> dict[str | bytes, str]:
-    """``{relpath as SQLite holds it: its storage class}`` of ``package_files`` or
-    ``product_files``."""
+    """``{relpath as the database holds it: its type}`` of ``package_files`` or
+    ``product_files``: SQLite's storage class (``text``, ``blob``), or ``bytea`` on
+    PostgreSQL, where every name is its bytes."""
+    if not store.catalogue.is_sqlite:
+        with store.catalogue.reading() as conn:
+            rows = conn.exec_driver_sql(f"SELECT relpath, pg_typeof(relpath) FROM {table}")
+            return {bytes(r[0]): str(r[1]) for r in rows}
     conn = sqlite3.connect(store.catalogue.path)
     try:
         return dict(conn.execute(f"SELECT relpath, typeof(relpath) FROM {table}").fetchall())
@@ -201,7 +206,9 @@ def crash_at(point: str) -> Callable[[str], None]:
 # --- set-up -------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_store_creates_layout_and_wal_catalogue(tmp_path: Path) -> None:
+    """SQLite only: the catalogue file itself, its WAL journal and schema version."""
     store = Store(tmp_path / "s")
     Store(tmp_path / "s")  # opening again changes nothing and does not fail
     assert {p.name for p in store.root.iterdir()} >= {"raw", "products", "tmp", "catalogue.sqlite"}
@@ -329,20 +336,19 @@ def test_put_raw_dir_keeps_names_that_are_not_utf8(store: Store, tmp_path: Path)
             assert fh.read() == name + b"\n"
     assert {os.fsencode(rel) for rel in store.catalogue.package_files(sha)} == raw_listing(path)
     # UTF-8 names stay text, as every catalogue before this one wrote them; others are
-    # kept as their bytes
-    assert relpath_types(store, "package_files") == {
-        **{name: "blob" for name in RAW_NAMES},
-        **{
-            rel: "text"
-            for rel in (
-                "manifest.json",
-                "report/项目信息.csv",
-                "drawings/site.dxf",
-                "drawings/floors/0001.dxf",
-                "attachments/empty.pdf",
-            )
-        },
-    }
+    # kept as their bytes (PostgreSQL: every name as its bytes)
+    utf8 = (
+        "manifest.json",
+        "report/项目信息.csv",
+        "drawings/site.dxf",
+        "drawings/floors/0001.dxf",
+        "attachments/empty.pdf",
+    )
+    if store.catalogue.is_sqlite:
+        expected = {**{name: "blob" for name in RAW_NAMES}, **{rel: "text" for rel in utf8}}
+    else:
+        expected = {n: "bytea" for n in (*RAW_NAMES, *(rel.encode() for rel in utf8))}
+    assert relpath_types(store, "package_files") == expected
     assert store.verify_raw(sha) and store.verify_all() == []
     assert store.reconcile().unresolved == []
     before = snapshot(store.raw_dir)
@@ -469,8 +475,12 @@ def test_publish_keeps_names_that_are_not_utf8(store: Store, tmp_path: Path) -> 
     listed = read_manifest(path)
     assert {os.fsencode(rel) for rel in listed} == {b"package/" + n for n in raw_listing(source)}
     assert set(store.catalogue.product_files("archive", PROJECT, 1)) == set(listed)
-    blobs = {n for n, t in relpath_types(store, "product_files").items() if t == "blob"}
-    assert blobs == {b"package/" + n for n in RAW_NAMES}
+    types = relpath_types(store, "product_files")
+    if store.catalogue.is_sqlite:
+        blobs = {n for n, t in types.items() if t == "blob"}
+        assert blobs == {b"package/" + n for n in RAW_NAMES}
+    else:  # every name as its bytes
+        assert types == {os.fsencode(rel): "bytea" for rel in listed}
     assert store.verify_all() == []
     if shutil.which("sha256sum"):  # the manifest holds the names' bytes, as sha256sum wants
         subprocess.run(["sha256sum", "--quiet", "-c", MANIFEST_NAME], cwd=path, check=True)
@@ -909,3 +919,69 @@ def test_two_processes_submitting_the_same_package_publish_it_once(
     assert len(store.packages()) == 1 and len(store.submissions()) == 2
     assert_complete(store.product_path("planning", PROJECT, 1), package_sha256(source))
     assert_consistent(store)
+
+
+@pytest.mark.sqlite_only
+def test_a_catalogue_of_schema_1_opens_unchanged_and_is_upgraded(tmp_path: Path) -> None:
+    """SQLite only: a ``catalogue.sqlite`` written by the code before schema 2 (no
+    provenance column, no revision_products, events or annexes; a BLOB name) opens, reads
+    as it was written, and takes the new tables."""
+    root = tmp_path / "store"
+    root.mkdir()
+    sha = fake_sha("a")
+    conn = sqlite3.connect(root / "catalogue.sqlite")
+    conn.executescript(
+        f"""
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE packages (sha256 TEXT PRIMARY KEY, kind TEXT NOT NULL,
+            path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, file_count INTEGER NOT NULL,
+            stored_at TEXT NOT NULL);
+        CREATE TABLE package_files (package_sha256 TEXT NOT NULL, relpath TEXT NOT NULL,
+            sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+            PRIMARY KEY (package_sha256, relpath)) WITHOUT ROWID;
+        CREATE TABLE revisions (project_id TEXT NOT NULL, revision INTEGER NOT NULL,
+            package_sha256 TEXT NOT NULL, ruleset_version TEXT NOT NULL, profile TEXT NOT NULL,
+            verdict TEXT NOT NULL, counts TEXT NOT NULL, firm TEXT, submitted_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, revision),
+            UNIQUE (project_id, package_sha256, ruleset_version, profile));
+        CREATE TABLE submissions (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id TEXT NOT NULL, revision INTEGER NOT NULL, is_new INTEGER NOT NULL,
+            package_sha256 TEXT NOT NULL, ruleset_version TEXT NOT NULL, profile TEXT NOT NULL,
+            verdict TEXT NOT NULL, counts TEXT NOT NULL, firm TEXT, submitted_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL);
+        CREATE TABLE products (department TEXT NOT NULL, project_id TEXT NOT NULL,
+            revision INTEGER NOT NULL, path TEXT NOT NULL UNIQUE, manifest_sha256 TEXT NOT NULL,
+            file_count INTEGER NOT NULL, size INTEGER NOT NULL, published_at TEXT NOT NULL,
+            status TEXT NOT NULL, PRIMARY KEY (department, project_id, revision));
+        CREATE TABLE product_files (department TEXT NOT NULL, project_id TEXT NOT NULL,
+            revision INTEGER NOT NULL, relpath TEXT NOT NULL, sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL, PRIMARY KEY (department, project_id, revision, relpath))
+            WITHOUT ROWID;
+        INSERT INTO packages VALUES ('{sha}', 'dir', 'raw/{sha[:2]}/{sha}', 3, 2, 't0');
+        INSERT INTO revisions VALUES ('{PROJECT}', 1, '{sha}', 'r1', 'p', 'accepted',
+            '{{"error": 0}}', '某测绘', 't1', 't1');
+        INSERT INTO submissions VALUES (1, '{PROJECT}', 1, 1, '{sha}', 'r1', 'p', 'accepted',
+            '{{"error": 0}}', '某测绘', 't1', 't1');
+        INSERT INTO products VALUES ('planning', '{PROJECT}', 1,
+            'products/planning/{PROJECT}/r1', '{"0" * 64}', 1, 3, 't2', 'published');
+        """
+    )
+    conn.execute(
+        "INSERT INTO package_files VALUES (?, ?, ?, 1), (?, ?, ?, 2)",
+        (sha, "a/说明.txt", "1" * 64, sha, b"a/\xff.txt", "2" * 64),
+    )
+    conn.commit()
+    conn.close()
+
+    store = Store(root)
+
+    assert store.catalogue.package_files(sha) == {"a/说明.txt": "1" * 64, "a/\udcff.txt": "2" * 64}
+    [sub] = store.submissions(PROJECT)
+    assert (sub.revision, sub.is_new, sub.counts, sub.firm) == (1, True, {"error": 0}, "某测绘")
+    [product] = store.catalogue.products()
+    assert (product.status, product.provenance_sha256) == ("published", None)
+    assert store.catalogue.expected_products() == {} and store.catalogue.events() == []
+    with sqlite3.connect(root / "catalogue.sqlite") as check:
+        assert check.execute("SELECT value FROM meta").fetchone() == ("3",)
