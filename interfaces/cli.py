@@ -421,8 +421,11 @@ def store_root(store: Path | None, *, existing: bool, writable: bool):
     root = settings.store
     if root.exists() and not root.is_dir():
         raise EnvironmentProblem(f"成果库路径 {root} 是一个文件，应为目录（--store 或 DUOCE_STORE）")
-    if existing and not (root / "catalogue.sqlite").is_file():
-        what = "不存在" if not root.exists() else "不是成果库（没有 catalogue.sqlite）"
+    # the catalogue is catalogue.sqlite in the folder, or the database of DUOCE_DATABASE_URL
+    found = (root / "products").is_dir() if settings.database_url else (root / "catalogue.sqlite").is_file()
+    if existing and not found:
+        marker = "products/" if settings.database_url else "catalogue.sqlite"
+        what = "不存在" if not root.exists() else f"不是成果库（没有 {marker}）"
         raise EnvironmentProblem(f"成果库 {root} {what}（--store 或 DUOCE_STORE）")
     if writable:
         output_folder(root, "成果库")
@@ -430,14 +433,13 @@ def store_root(store: Path | None, *, existing: bool, writable: bool):
 
 
 def open_store(root: Path):
-    """The Store, or exit 2 saying why it cannot be opened."""
-    import sqlite3
-
+    """The Store, or exit 2 saying why it cannot be opened (SQLite file or database)."""
+    from storage.catalogue import db_errors
     from storage.store import Store
 
     try:
         return Store(root)
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         raise EnvironmentProblem(f"成果库 {root} 的目录库无法打开：{exc}") from None
 
 
