@@ -171,7 +171,7 @@ def _check(store: Store, sha256: str, profile: Profile) -> _Outcome:
     if raw is None:
         raise FileNotFoundError(f"package {sha256} is not stored")
     with store.workspace("rerun") as wd:
-        result = precheck(raw, profile, wd, workers=0)  # one package, one process
+        result = precheck(raw, profile, wd)
     codes, worst = _code_summary((f.code, f.severity) for f in result.findings)
     return _Outcome(
         result.verdict.verdict, result.ruleset_version, dict(result.counts), codes, worst

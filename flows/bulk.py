@@ -154,7 +154,7 @@ def check_one(source: str, profile: str, json_path: str | None = None) -> dict[s
     """One package checked as ``duoce check`` would: a small plain dict back."""
     wall0, cpu0 = time.perf_counter(), time.thread_time()
     with workspace() as work:
-        result = precheck(Path(source), load_profile(profile), work, workers=0)
+        result = precheck(Path(source), load_profile(profile), work)
     if json_path:
         write_findings(result, Path(json_path))
     return {

@@ -90,7 +90,7 @@ def test_bulk_check_on_two_dask_processes(prefect_harness, packages, tmp_path):
 
     expected = []
     for path in packages:
-        result = precheck(path, load_profile(), tmp_path / f"work-{path.name}", workers=0)
+        result = precheck(path, load_profile(), tmp_path / f"work-{path.name}")
         expected.append((result.verdict.verdict, dict(result.counts)))
     assert [(r["verdict"], r["counts"]) for r in results] == expected
     assert {v for v, _ in expected} == {"accepted", "rejected"}
