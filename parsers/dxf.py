@@ -44,11 +44,9 @@ import io
 import logging
 import re
 from collections import Counter
+from functools import cache
 from pathlib import Path
-
-import ezdxf
-from ezdxf import recover
-from ezdxf.audit import AuditError, Auditor
+from typing import TYPE_CHECKING
 
 from parsers.dxf_encoding import Decoder, EncodingChoice, choose_encoding, display_name
 from parsers.dxf_entities import read_entities
@@ -65,74 +63,91 @@ from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.package import Drawing
 
-__all__ = ["read_drawing", "read_dxf", "REPAIR_KINDS"]
+if TYPE_CHECKING:  # ezdxf is imported where a drawing is read with it: the fast path needs none of it
+    from ezdxf.audit import Auditor
 
-_NOT_REPAIRS = {AuditError.DECODING_ERROR}  # decoding is DXF-008's business, not DXF-002's
+__all__ = ["read_drawing", "read_dxf"]
+
 _SUB_ENTITIES = {"VERTEX", "SEQEND", "ATTRIB"}  # go with their POLYLINE / INSERT
-_E = AuditError
-# ezdxf's audit codes by what the firm sees in its drawing; the rest is "其他结构问题"
-REPAIR_KINDS: dict[str, tuple[int, ...]] = {
-    "删除无效实体": (
-        _E.REMOVED_INVALID_GRAPHIC_ENTITY,
-        _E.REMOVED_INVALID_DXF_OBJECT,
-        _E.REMOVED_STANDALONE_ATTRIB_ENTITY,
-        _E.REMOVED_ENTITY_WITH_INVALID_OWNER_HANDLE,
-        _E.ORPHANED_LAYOUT_ENTITY,
-        _E.ORPHANED_PAPER_SPACE_BLOCK_RECORD_ENTITY,
-    ),
-    "补全文件结构（SECTION/ENDSEC、根字典、布局）": (
-        _E.MISSING_REQUIRED_ROOT_DICT_ENTRY,
-        _E.MISSING_SECTION_TAG,
-        _E.MISSING_SECTION_NAME_TAG,
-        _E.MISSING_ENDSEC_TAG,
-        _E.FOUND_TAG_OUTSIDE_SECTION,
-        _E.MISPLACED_ROOT_DICT,
-        _E.ROOT_DICT_NOT_FOUND,
-        _E.MODELSPACE_NOT_FOUND,
-        _E.ACTIVE_PAPERSPACE_LAYOUT_NOT_FOUND,
-        _E.CREATED_MISSING_OBJECT,
-        _E.MISSING_PERSISTENT_REACTOR,
-        _E.MISSING_REQUIRED_SEQEND,
-    ),
-    "删除不受支持的章节或表": (_E.REMOVED_UNSUPPORTED_SECTION, _E.REMOVED_UNSUPPORTED_TABLE),
-    "修正图层、线型、样式等表": (
-        _E.DUPLICATE_TABLE_ENTRY_NAME,
-        _E.TABLE_NOT_FOUND,
-        _E.INVALID_TABLE_HANDLE,
-        _E.INVALID_LAYER_NAME,
-        _E.RESET_MLINE_STYLE,
-        _E.INVALID_MLINESTYLE_HANDLE,
-        _E.INVALID_DIMSTYLE,
-    ),
-    "引用了未定义的线型、文字样式、标注样式或图块": (
-        _E.UNDEFINED_LINETYPE,
-        _E.UNDEFINED_DIMENSION_STYLE,
-        _E.UNDEFINED_TEXT_STYLE,
-        _E.UNDEFINED_BLOCK,
-        _E.UNDEFINED_BLOCK_NAME,
-        _E.BLOCK_NAME_MISMATCH,
-        _E.INVALID_BLOCK_REFERENCE_CYCLE,
-    ),
-    "句柄或引用无效": (
-        _E.POINTER_TARGET_NOT_EXIST,
-        _E.INVALID_ENTITY_HANDLE,
-        _E.INVALID_OWNER_HANDLE,
-        _E.INVALID_DICTIONARY_ENTRY,
-    ),
-    "编组（GROUP）无效": (
-        _E.REMOVE_EMPTY_GROUP,
-        _E.GROUP_ENTITIES_IN_DIFFERENT_LAYOUTS,
-        _E.INVALID_GROUP_ENTITIES,
-    ),
-    "数值无效（按猜测的数值读取）": (_E.INVALID_INTEGER_VALUE, _E.INVALID_FLOATING_POINT_VALUE),
-    "颜色、线宽或透明度无效": (
-        _E.INVALID_COLOR_INDEX,
-        _E.INVALID_LINEWEIGHT,
-        _E.INVALID_TRANSPARENCY,
-    ),
-    "实体几何数据无效": tuple(range(210, 230)),
-}
-_KIND_OF = {int(code): kind for kind, codes in REPAIR_KINDS.items() for code in codes}
+
+
+@cache
+def _repair_kinds() -> dict[str, tuple[int, ...]]:
+    """ezdxf's audit codes by what the firm sees in its drawing; the rest is "其他结构问题"."""
+    from ezdxf.audit import AuditError as _E
+
+    return {
+        "删除无效实体": (
+            _E.REMOVED_INVALID_GRAPHIC_ENTITY,
+            _E.REMOVED_INVALID_DXF_OBJECT,
+            _E.REMOVED_STANDALONE_ATTRIB_ENTITY,
+            _E.REMOVED_ENTITY_WITH_INVALID_OWNER_HANDLE,
+            _E.ORPHANED_LAYOUT_ENTITY,
+            _E.ORPHANED_PAPER_SPACE_BLOCK_RECORD_ENTITY,
+        ),
+        "补全文件结构（SECTION/ENDSEC、根字典、布局）": (
+            _E.MISSING_REQUIRED_ROOT_DICT_ENTRY,
+            _E.MISSING_SECTION_TAG,
+            _E.MISSING_SECTION_NAME_TAG,
+            _E.MISSING_ENDSEC_TAG,
+            _E.FOUND_TAG_OUTSIDE_SECTION,
+            _E.MISPLACED_ROOT_DICT,
+            _E.ROOT_DICT_NOT_FOUND,
+            _E.MODELSPACE_NOT_FOUND,
+            _E.ACTIVE_PAPERSPACE_LAYOUT_NOT_FOUND,
+            _E.CREATED_MISSING_OBJECT,
+            _E.MISSING_PERSISTENT_REACTOR,
+            _E.MISSING_REQUIRED_SEQEND,
+        ),
+        "删除不受支持的章节或表": (_E.REMOVED_UNSUPPORTED_SECTION, _E.REMOVED_UNSUPPORTED_TABLE),
+        "修正图层、线型、样式等表": (
+            _E.DUPLICATE_TABLE_ENTRY_NAME,
+            _E.TABLE_NOT_FOUND,
+            _E.INVALID_TABLE_HANDLE,
+            _E.INVALID_LAYER_NAME,
+            _E.RESET_MLINE_STYLE,
+            _E.INVALID_MLINESTYLE_HANDLE,
+            _E.INVALID_DIMSTYLE,
+        ),
+        "引用了未定义的线型、文字样式、标注样式或图块": (
+            _E.UNDEFINED_LINETYPE,
+            _E.UNDEFINED_DIMENSION_STYLE,
+            _E.UNDEFINED_TEXT_STYLE,
+            _E.UNDEFINED_BLOCK,
+            _E.UNDEFINED_BLOCK_NAME,
+            _E.BLOCK_NAME_MISMATCH,
+            _E.INVALID_BLOCK_REFERENCE_CYCLE,
+        ),
+        "句柄或引用无效": (
+            _E.POINTER_TARGET_NOT_EXIST,
+            _E.INVALID_ENTITY_HANDLE,
+            _E.INVALID_OWNER_HANDLE,
+            _E.INVALID_DICTIONARY_ENTRY,
+        ),
+        "编组（GROUP）无效": (
+            _E.REMOVE_EMPTY_GROUP,
+            _E.GROUP_ENTITIES_IN_DIFFERENT_LAYOUTS,
+            _E.INVALID_GROUP_ENTITIES,
+        ),
+        "数值无效（按猜测的数值读取）": (_E.INVALID_INTEGER_VALUE, _E.INVALID_FLOATING_POINT_VALUE),
+        "颜色、线宽或透明度无效": (
+            _E.INVALID_COLOR_INDEX,
+            _E.INVALID_LINEWEIGHT,
+            _E.INVALID_TRANSPARENCY,
+        ),
+        "实体几何数据无效": tuple(range(210, 230)),
+    }
+
+
+@cache
+def _kind_of() -> dict[int, str]:
+    return {int(code): kind for kind, codes in _repair_kinds().items() for code in codes}
+
+
+def __getattr__(name: str):  # REPAIR_KINDS: built on first use, it needs ezdxf's codes
+    if name == "REPAIR_KINDS":
+        return _repair_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _OTHER_KIND = "其他结构问题"
 _R12_VERSION = re.compile(rb"(\$ACADVER[ \t]*\r?\n[ \t]*1[ \t]*\r?\n[ \t]*)AC100\d")
 _R2000_HEADER = b"  0\nSECTION\n  2\nHEADER\n  9\n$ACADVER\n  1\nAC1015\n  0\nENDSEC\n"
@@ -207,6 +222,9 @@ def _load(data: bytes, choice: EncodingChoice, acadver: str | None):
     2. ``ezdxf.recover.read``.
     3. ``ezdxf.read`` on the same bytes (decoded as recover mode would), audited.
     """
+    import ezdxf
+    from ezdxf import recover
+
     if (acadver is None or acadver <= "AC1009") and b"AcDbEntity" in data:
         if acadver is None:
             r2000 = _R2000_HEADER + data
@@ -247,6 +265,8 @@ def _salvage(
             reason = f"句柄 {handle.group(1).upper()} 的实体结构损坏，修复模式也无法读取"
     if cut is None:
         return _unreadable(path, reason)
+    from ezdxf import recover
+
     try:
         doc, auditor = recover.read(io.BytesIO(close_truncated(data[:cut])))
         drawing, _ = _assemble(path, data, doc, auditor, choice, truncated=True)
@@ -314,8 +334,11 @@ def _assemble(
     decode = Decoder(choice)
     rows, seen = read_entities(doc.modelspace(), decode)
     shapes, points, texts = rows.frames()
-    fixes = [e.code for e in auditor.fixes if e.code not in _NOT_REPAIRS]
-    errors = [e.code for e in auditor.errors if e.code not in _NOT_REPAIRS]
+    from ezdxf.audit import AuditError
+
+    not_repairs = {AuditError.DECODING_ERROR}  # decoding is DXF-008's business, not DXF-002's
+    fixes = [e.code for e in auditor.fixes if e.code not in not_repairs]
+    errors = [e.code for e in auditor.errors if e.code not in not_repairs]
     removed = removed_entities(data, doc, decode) if (fixes or errors) and not truncated else []
     repairs = repair_lines(fixes)
     drawing = Drawing(
@@ -352,7 +375,7 @@ def _assemble(
 def repair_lines(codes: list[int]) -> list[str]:
     """ezdxf audit codes counted by kind (:data:`REPAIR_KINDS`), in Chinese:
     ``["删除无效实体 6 处", "引用了未定义的线型… 40 处"]``, most frequent first."""
-    counts = Counter(_KIND_OF.get(int(code), _OTHER_KIND) for code in codes)
+    counts = Counter(_kind_of().get(int(code), _OTHER_KIND) for code in codes)
     return [f"{kind} {n} 处" for kind, n in counts.most_common()]
 
 
@@ -361,6 +384,8 @@ def removed_entities(data: bytes, doc, decode: Decoder) -> list[tuple[str, str, 
     the repaired document: the section as recover mode's tag reader sees it, before its
     repairs, against the document's live entities. Sub-entities (VERTEX, SEQEND, ATTRIB)
     go with their entity; an entity without a handle cannot be named and is not listed."""
+    from ezdxf import recover
+
     try:
         tool = recover.Recover.run(io.BytesIO(data))
         raw = tool.section_dict.get("ENTITIES", [])

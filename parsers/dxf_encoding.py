@@ -15,13 +15,14 @@ import codecs
 from dataclasses import dataclass, field
 
 import numpy as np
-from ezdxf.lldxf.encoding import (
+
+from parsers.dxf_codes import (
     decode_dxf_unicode,
     decode_mif_to_unicode,
     has_dxf_unicode,
     has_mif_encoding,
+    toencoding,
 )
-from ezdxf.tools.codepage import toencoding
 
 _SINGLE_BYTE_CJK_SHARE = 0.9  # share of GB2312 characters for "these bytes are GBK"
 _MULTIBYTE = {"gbk", "gb2312", "gb18030", "big5", "cp950", "cp932", "shift_jis", "cp949"}

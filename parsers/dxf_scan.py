@@ -17,10 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from ezdxf.entities.mtext import extract_mtext_text_frame_handles, load_columns_from_xdata
-from ezdxf.entities.xdata import XData
-from ezdxf.lldxf.tags import Tags
-from ezdxf.lldxf.types import DXFTag
 
 from parsers.bulge import arc_points, ocs_to_wcs
 from parsers.dxf_health import Doubt, healthy_tags, numbers
@@ -415,6 +411,12 @@ def _links_of(codes, values, owner, ent, etype, acadver, embedded) -> tuple[list
         raise Doubt("MTEXT link strings outside the ACAD application")
     if ent in embedded:
         raise Doubt("MTEXT with an embedded object and column or frame XDATA")
+    # ezdxf reads MTEXT columns and frames (rare): imported here, only for such a drawing
+    from ezdxf.entities.mtext import extract_mtext_text_frame_handles, load_columns_from_xdata
+    from ezdxf.entities.xdata import XData
+    from ezdxf.lldxf.tags import Tags
+    from ezdxf.lldxf.types import DXFTag
+
     xdata = XData([Tags([DXFTag(1001, "ACAD"), *(DXFTag(c, _typed(c, v)) for c, v in acad)])])
     try:  # as MText.load_dxf_attribs, then MText.post_load_hook
         columns = load_columns_from_xdata(_NO_HANDLE, xdata)

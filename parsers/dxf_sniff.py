@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from ezdxf.lldxf.types import BINARY_DATA, BYTES, DOUBLE, INT16, INT32, INT64
+from parsers.dxf_codes import BINARY_DATA, BYTES, DOUBLE, INT16, INT32, INT64
 
 Kind = Literal["ascii", "binary", "dwg", "pdf", "zip", "empty", "other"]
 
