@@ -48,7 +48,7 @@ def run_check(db_url: str, store_root: str, profile_ref: str, upload_id: str, fo
         here = Path(folder)
         profile = load_profile(profile_ref)
         with Store(store_root).workspace("precheck") as wd:
-            result = precheck(here / PACKAGE_NAME, profile, wd, workers=0)
+            result = precheck(here / PACKAGE_NAME, profile, wd)
         write_findings(result, here / FINDINGS_NAME)
         write_html(result, here / REPORT_NAME)
         _write_overlay(result, here / OVERLAY_NAME)
@@ -211,13 +211,14 @@ class Checker:
 
 def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
     """The combined opinion (联合验收意见书) of a concluded case, rendered from the case and
-    its revision's stored package checked again, written into the case's folder."""
+    its revision's stored package checked again, written into the case's folder (the
+    firm's copy) and annexed to each asked department's product and the archive's."""
     from cases.profile import load_case_rules
     from engine.precheck import precheck
     from outputs.joint_opinion import DOCUMENT_NAME, render_joint_opinion
     from schemas.profile import load_profile
     from storage.case_log import CaseLog, write_case_document
-    from storage.store import Store
+    from storage.store import AnnexDiffers, Store
 
     try:
         case = CaseLog.in_store(store_root).case(case_id)
@@ -227,11 +228,27 @@ def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
             log.error("joint opinion of %s: no case or no stored package", case_id)
             return "failed"
         with vault.workspace("joint") as work:
-            result = precheck(raw, load_profile(profile_ref), work, workers=0)
+            result = precheck(raw, load_profile(profile_ref), work)
             result.package.sha256 = case.package_sha256
             html = render_joint_opinion(case, load_case_rules(profile_ref), result)
-        write_case_document(store_root, case_id, DOCUMENT_NAME, html.encode("utf-8"))
-        return "done"
+        data = html.encode("utf-8")
+        write_case_document(store_root, case_id, DOCUMENT_NAME, data)
+        refused = []
+        for dep in opinion_departments(case):
+            try:
+                vault.annex_product(dep, case.project_id, case.revision, DOCUMENT_NAME, data)
+            except AnnexDiffers:  # sealed with other bytes before: never changed, the rest go on
+                log.error("joint opinion of %s: %s's annex differs, left as it is", case_id, dep)
+                refused.append(dep)
+        return "failed" if refused else "done"
     except Exception:
         log.exception("joint opinion of %s failed", case_id)
         return "failed"
+
+
+def opinion_departments(case) -> list[str]:
+    """The departments whose products get the combined opinion: those the case asked, and
+    the archive (``flows.case.opinion_departments``, here without importing Prefect)."""
+    from storage.store import DEPARTMENTS
+
+    return [d for d in DEPARTMENTS if d in case.requested or d == "archive"]

@@ -167,7 +167,7 @@ def case_page(request: Request, seen: AnyCase):
     auth, case = seen
     rules, day = _rules(request), today()
     me = org_key(auth, rules)
-    products, product = [], None
+    products, product, annexes = [], None, []
     if auth.role == "department":
         reader = svc.store.reader(me)
         try:
@@ -175,6 +175,7 @@ def case_page(request: Request, seen: AnyCase):
             products = reader.files(product)
         except LookupError:
             product = None
+        annexes = [a.name for a in reader.annexes(case.project_id) if a.revision == case.revision]
     from outputs.joint_opinion import DOCUMENT_NAME
     from storage.case_log import case_folder
 
@@ -192,6 +193,7 @@ def case_page(request: Request, seen: AnyCase):
         own_surveys=rules.surveys_of(me) if auth.role == "department" else (),
         products=products,
         product=product,
+        annexes=annexes,
         joint=joint,
         conclusion=conclusion_of(case),
         STAGE_NAMES=STAGE_NAMES,
@@ -348,6 +350,26 @@ def product_file(request: Request, seen: DeptCase, name: str):
     base = name.rsplit("/", 1)[-1]
     return Response(data, media_type=media, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(base)}"})  # fmt: skip
+
+
+@router.get("/cases/{case_id}/annexes/{name}")
+def annex_file(request: Request, seen: DeptCase, name: str):
+    """A document annexed to the department's own product of the case's revision (the
+    combined opinion, sealed beside the product)."""
+    svc = services(request)
+    auth, case = seen
+    reader = svc.store.reader(org_key(auth, _rules(request)))
+    found = [a for a in reader.annexes(case.project_id)
+             if a.revision == case.revision and a.name == name]  # fmt: skip
+    if not found:
+        raise HTTPException(404, "附件不存在")
+    try:
+        with reader.open_annex(found[0]) as f:
+            data = f.read()
+    except (PermissionError, FileNotFoundError):
+        raise HTTPException(404, "附件不存在") from None
+    return Response(data, media_type="text/html; charset=utf-8", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"})  # fmt: skip
 
 
 def _quote(name: str) -> str:
