@@ -8,13 +8,16 @@ and served deployments), makes N firms with API tokens, then prints:
   process, as a firm runs it), and upload → verdict through the service (``POST
   /api/packages`` with the zip as the body, then ``GET /api/packages/{id}`` every 0.1 s
   until ``done``): wall, and the target (check wall + 1 s) beside it;
-- N concurrent firms (``--firms``, default 4), each a different package (another seed):
-  wall until every verdict is in, each verdict against ``duoce check``'s of that package;
-- CPU used meanwhile by the web process (uvicorn) and by the worker side (the served
-  deployments and the flow runs they start, and the Prefect server), from /proc, and the
-  web process's peak memory (VmHWM).
+- N firms uploading at once (``--concurrent``, default 20), each a different package:
+  half clean samples of other seeds, half seeded with one defect each (``sample_data.
+  defects``, so that verdicts differ): wall until every verdict is in, each verdict
+  against ``duoce check``'s of that package;
+- CPU used meanwhile by the web process (uvicorn) and by the worker side (the warm
+  pre-check worker and its pool, the served deployments and the flow runs they start, the
+  Prefect server), from /proc; peak memory: the web process's VmHWM, each worker-side
+  process's VmHWM, and the peak of the worker side's summed RSS (sampled every 0.1 s).
 
-Run: ``uv run python benchmarks/bench_service.py [--sizes S,L] [--firms 4]``.
+Run: ``uv run python benchmarks/bench_service.py [--sizes S,L] [--concurrent 20]``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -61,9 +65,7 @@ def _tree(pid: int) -> set[int]:
     for e in Path("/proc").iterdir():
         if e.name.isdigit():
             try:
-                parents[int(e.name)] = int(
-                    (e / "stat").read_text().rsplit(")", 1)[1].split()[1]
-                )
+                parents[int(e.name)] = int((e / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except OSError:
                 pass
     found, frontier = set(), {pid}
@@ -73,11 +75,59 @@ def _tree(pid: int) -> set[int]:
     return found
 
 
-def _hwm(pid: int) -> str:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM"):
-            return line.split(":", 1)[1].strip()
-    return "?"
+def _status_kb(pid: int, key: str) -> int:
+    """A ``kB`` field of /proc/<pid>/status (VmHWM, VmRSS), 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _name(pid: int) -> str:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [w.decode(errors="replace") for w in cmd if w]
+    for marker in ("-m", "-c"):
+        if marker in words[:-1]:
+            return " ".join(words[words.index(marker) : words.index(marker) + 2])[:60]
+    return " ".join(words)[:60]
+
+
+class MemorySampler(threading.Thread):
+    """Peak RSS of the web process and of the sum of its descendants (every 0.1 s), and
+    the last VmHWM seen of each descendant (a process that ends keeps its last reading)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.web_peak = 0
+        self.side_peak = 0
+        self.hwm: dict[int, tuple[str, int]] = {}
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            time.sleep(0.1)
+
+    def sample(self) -> None:
+        self.web_peak = max(self.web_peak, _status_kb(self.pid, "VmRSS"))
+        side = 0
+        for p in _tree(self.pid):
+            side += _status_kb(p, "VmRSS")
+            hwm = _status_kb(p, "VmHWM")
+            if hwm:
+                self.hwm[p] = (self.hwm.get(p, ("", 0))[0] or _name(p), hwm)
+        self.side_peak = max(self.side_peak, side)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
 
 
 def duoce_check(package: Path, out: Path) -> tuple[float, float, str]:
@@ -110,10 +160,29 @@ def upload_to_verdict(base: str, token: str, package: Path) -> tuple[float, str]
             time.sleep(0.1)
 
 
+def concurrent_packages(work: Path, n: int) -> list[Path]:
+    """``n`` different S packages as zips: even ones clean with seed 100 + i, odd ones the
+    S sample with one seeded defect each (spread over the defects' names)."""
+    from sample_data import make_package
+    from sample_data.defects import DEFECTS, seeded_package
+
+    names = sorted(n for n, d in DEFECTS.items() if d.stage in ("model", "files", "final"))
+    picks = [names[(k * 7) % len(names)] for k in range(n // 2 + 1)]
+    out = []
+    for i in range(n):
+        here = work / f"firm{i}"
+        if i % 2 == 0:
+            path = make_package(here, "S", seed=100 + i)
+        else:
+            path = seeded_package(here, picks[i // 2], "S").path
+        out.append(path if path.suffix == ".zip" else _zip(path, work / f"firm{i}.zip"))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="S")  # S or L (the generator has no M)
-    ap.add_argument("--firms", type=int, default=4)
+    ap.add_argument("--concurrent", "--firms", dest="firms", type=int, default=20)
     args = ap.parse_args()
 
     from typer.testing import CliRunner
@@ -155,35 +224,56 @@ def main() -> None:
         children = _tree(proc.pid)
         web0, side0 = _cpu(proc.pid), sum(_cpu(p) for p in children)
 
-        print(f"{'size':<5} {'check wall':>10} {'check CPU':>9} {'service wall':>12} {'target':>7}  verdicts")
+        print(
+            f"{'size':<5} {'check wall':>10} {'check CPU':>9} {'service wall':>12} {'target':>7}  verdicts"
+        )
         for size in args.sizes.split(","):
             folder = make_package(work / f"pkg-{size}", size)
             package = _zip(folder, work / f"{size}.zip")
             cw, cc, cv = duoce_check(package, work / f"{size}.json")
             upload_to_verdict(base, tokens[0], package)  # warm: first flow run's imports
             sw, sv = upload_to_verdict(base, tokens[0], package)
-            print(f"{size:<5} {cw:>9.2f}s {cc:>8.2f}s {sw:>11.2f}s {cw + 1:>6.2f}s  check {cv} / service {sv}")
+            print(
+                f"{size:<5} {cw:>9.2f}s {cc:>8.2f}s {sw:>11.2f}s {cw + 1:>6.2f}s  check {cv} / service {sv}"
+            )
 
-        packages = []
-        for i in range(args.firms):
-            folder = make_package(work / f"firm{i}", "S", seed=100 + i)
-            packages.append(_zip(folder, work / f"firm{i}.zip"))
+        packages = concurrent_packages(work, args.firms)
         expected = [duoce_check(p, p.with_suffix(".json"))[2] for p in packages]
+        memory = MemorySampler(proc.pid)
+        memory.sample()
+        before_kb = memory.side_peak
+        memory.side_peak = 0
+        memory.start()
         t0 = time.perf_counter()
         with cf.ThreadPoolExecutor(args.firms) as pool:
-            got = list(pool.map(lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages, strict=True)))
+            got = list(
+                pool.map(
+                    lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages, strict=True)
+                )
+            )
         wall = time.perf_counter() - t0
+        memory.stop()
         right = sum(v == e for (_, v), e in zip(got, expected, strict=True))
+        kinds = sorted({e for e in expected})
         print(
-            f"{args.firms} firms at once (S, different seeds): all verdicts in {wall:.2f} s wall; "
+            f"{args.firms} firms at once (S: clean seeds and seeded defects; verdicts {kinds}): "
+            f"all verdicts in {wall:.2f} s wall; fastest {min(w for w, _ in got):.2f} s, "
             f"slowest {max(w for w, _ in got):.2f} s; right verdicts {right}/{args.firms}"
         )
-        children = _tree(proc.pid) | children
+        for (_, v), e, p in zip(got, expected, packages, strict=True):
+            if v != e:
+                print(f"  WRONG {p.name}: service {v}, duoce check {e}")
         web1 = _cpu(proc.pid)
         side1 = sum(_cpu(p) for p in _tree(proc.pid))
-        print(f"CPU web process (uvicorn): {web1 - web0:.2f} s; worker side (served deployments, "
-              f"flow runs, Prefect server, live processes only): {side1 - side0:.2f} s")  # fmt: skip
-        print(f"web process peak memory (VmHWM): {_hwm(proc.pid)}")
+        print(f"CPU web process (uvicorn): {web1 - web0:.2f} s; worker side (pre-check worker and "
+              f"pool, served deployments, flow runs, Prefect server, live processes only): "
+              f"{side1 - side0:.2f} s")  # fmt: skip
+        print(f"peak memory: web process VmHWM {_status_kb(proc.pid, 'VmHWM') / 1024:.0f} MB "
+              f"(RSS peak during the burst {memory.web_peak / 1024:.0f} MB); worker side summed "
+              f"RSS peak {memory.side_peak / 1024:.0f} MB (before the burst "
+              f"{before_kb / 1024:.0f} MB)")  # fmt: skip
+        for pid, (name, hwm) in sorted(memory.hwm.items(), key=lambda kv: -kv[1][1]):
+            print(f"  VmHWM {hwm / 1024:6.0f} MB  pid {pid:<7} {name}")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
