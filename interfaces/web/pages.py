@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -15,10 +16,14 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATE_NAMES = {"queued": "排队中", "checking": "检查中", "done": "已完成", "failed": "检查未完成"}
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def _when(ts: float | None) -> str:
+    """A stored time in Beijing time, as the case log's times are (not the machine's zone)."""
     if ts is None:
         return ""
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 templates.env.filters["when"] = _when
