@@ -11,7 +11,8 @@ and served deployments), makes N firms with API tokens, then prints:
   until ``done``): wall, and the target (check wall + 1 s) beside it;
 - N firms uploading at once (``--concurrent``, default 20), each a different package:
   half clean samples of other seeds, half seeded with one defect each (``sample_data.
-  defects``, so that verdicts differ): wall until every verdict is in, each verdict
+  defects``, so that verdicts differ), each firm asking for its state every ``--poll``
+  seconds (default 1): wall until every verdict is in, each verdict
   against ``duoce check``'s of that package;
 - CPU used meanwhile by the web process (uvicorn) and by the worker side (the warm
   pre-check worker and its pool, the served deployments and the flow runs they start, the
@@ -145,7 +146,7 @@ def duoce_check(package: Path, out: Path) -> tuple[float, float, str]:
     return wall, cpu, json.loads(out.read_text(encoding="utf-8"))["verdict"]
 
 
-def upload_to_verdict(base: str, token: str, package: Path) -> tuple[float, str]:
+def upload_to_verdict(base: str, token: str, package: Path, poll: float = 0.1) -> tuple[float, str]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/zip"}
     with httpx.Client(base_url=base, timeout=120, trust_env=False) as client:
         t0 = time.perf_counter()
@@ -159,7 +160,7 @@ def upload_to_verdict(base: str, token: str, package: Path) -> tuple[float, str]
             state = client.get(f"/api/packages/{upload_id}", headers=headers).json()
             if state["state"] in ("done", "failed"):
                 return time.perf_counter() - t0, state["verdict"] or state["state"]
-            time.sleep(0.1)
+            time.sleep(poll)
 
 
 def concurrent_packages(work: Path, n: int) -> list[Path]:
@@ -185,6 +186,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="S")  # S or L (the generator has no M)
     ap.add_argument("--repeat", type=int, default=3)
+    # each of the N firms asks for its state every --poll seconds (a page refreshes every 2 s;
+    # 20 clients at 0.1 s would be 200 requests a second, the web process's own load)
+    ap.add_argument("--poll", type=float, default=1.0)
     ap.add_argument("--concurrent", "--firms", dest="firms", type=int, default=20)
     args = ap.parse_args()
 
@@ -261,7 +265,8 @@ def main() -> None:
         with cf.ThreadPoolExecutor(args.firms) as pool:
             got = list(
                 pool.map(
-                    lambda tp: upload_to_verdict(base, *tp), zip(tokens, packages, strict=True)
+                    lambda tp: upload_to_verdict(base, *tp, poll=args.poll),
+                    zip(tokens, packages, strict=True),
                 )
             )
         wall = time.perf_counter() - t0
