@@ -7,11 +7,11 @@ only: raw packages are verified, extracted into a private work folder in the sto
 ``tmp/`` and checked; nothing is recorded, published or changed. A package whose stored
 copy no longer hashes to its name is reported as ``damaged`` and not checked.
 
-The Prefect flow ``rerun_archive`` (:mod:`flows.rerun`) runs :func:`rerun_stored` as one
-task per stored package, on threads or on Dask worker processes: it takes paths and plain
-data (the store's folder, the package's sha256, the revisions as dicts, the profile's name)
-and gives back a small plain dict (verdict, counts, CPU seconds, the rows as dicts), so
-nothing heavy crosses between processes. Statistics over the archive: :mod:`analysis.stats`.
+The Prefect flow ``rerun_archive`` (:mod:`flows.rerun`) runs :func:`rerun_stored_batch` as
+one task per batch of stored packages, on threads or on Dask worker processes: it takes
+paths and plain data (the store's folder, each package's sha256 and revisions as dicts, the
+profile's name) and gives back small plain dicts (verdict, counts, CPU seconds, the rows as
+dicts), so nothing heavy crosses between processes. Statistics over the archive: :mod:`analysis.stats`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "rerun",
     "rerun_package",
     "rerun_stored",
+    "rerun_stored_batch",
     "revision_dicts",
     "select_revisions",
 ]
@@ -264,7 +265,7 @@ def _open_store(root: str) -> Store:
 def rerun_stored(
     store_root: str, sha256: str, revisions: Sequence[dict[str, Any]], profile: str
 ) -> dict[str, Any]:
-    """:func:`rerun_package` from paths and plain data to a small plain dict: one task.
+    """:func:`rerun_package` from paths and plain data to a small plain dict: one package.
 
     Parameters
     ----------
@@ -286,28 +287,46 @@ def rerun_stored(
         findings) and ``task_cpu_s`` (the whole call, opening the store and the profile
         too), both this thread's; ``wall_s``; ``rows`` (:meth:`RerunRow.as_dict` of each revision).
     """
+    return rerun_stored_batch(store_root, [(sha256, revisions)], profile)[0]
+
+
+def rerun_stored_batch(
+    store_root: str, packages: Sequence[tuple[str, Sequence[dict[str, Any]]]], profile: str
+) -> list[dict[str, Any]]:
+    """:func:`rerun_stored` for several packages, the store opened and the profile loaded
+    once (a task of the Prefect flow): ``packages`` are ``(sha256, revisions)`` pairs; a
+    dict for each, in their order. The first package's ``task_cpu_s`` includes the opening
+    of the store and of the profile; each ``check_cpu_s`` is its own."""
     from storage.catalogue import Revision
 
     wall0, cpu0 = time.perf_counter(), time.thread_time()
     store = _open_store(store_root)
     prof = load_profile(profile)
-    revs = [Revision(**r) for r in revisions]
-    check0 = time.thread_time()
-    rows = rerun_package(store, sha256, revs, prof)
-    check_cpu = time.thread_time() - check0
-    statuses = {r.status for r in rows}
-    status = "damaged" if "damaged" in statuses else "failed" if "failed" in statuses else "checked"
-    first = rows[0] if rows else None
-    return {
-        "sha256": sha256,
-        "status": status,
-        "verdict": first.new_verdict if first else None,
-        "counts": dict(first.new_counts) if first and status == "checked" else None,
-        "check_cpu_s": check_cpu,
-        "task_cpu_s": time.thread_time() - cpu0,
-        "wall_s": time.perf_counter() - wall0,
-        "rows": [r.as_dict() for r in rows],
-    }
+    out = []
+    for sha256, revisions in packages:
+        revs = [Revision(**r) for r in revisions]
+        check0 = time.thread_time()
+        rows = rerun_package(store, sha256, revs, prof)
+        check_cpu = time.thread_time() - check0
+        statuses = {r.status for r in rows}
+        status = (
+            "damaged" if "damaged" in statuses else "failed" if "failed" in statuses else "checked"
+        )
+        first = rows[0] if rows else None
+        out.append(
+            {
+                "sha256": sha256,
+                "status": status,
+                "verdict": first.new_verdict if first else None,
+                "counts": dict(first.new_counts) if first and status == "checked" else None,
+                "check_cpu_s": check_cpu,
+                "task_cpu_s": time.thread_time() - cpu0,
+                "wall_s": time.perf_counter() - wall0,
+                "rows": [r.as_dict() for r in rows],
+            }
+        )
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+    return out
 
 
 def by_package(revisions: Iterable[Revision]) -> dict[str, list[Revision]]:

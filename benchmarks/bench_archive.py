@@ -14,10 +14,13 @@
    on a Dask ``LocalCluster`` of 1 and of 2 worker processes (one thread each) on a
    temporary Prefect server. The clusters are started and their workers import the flow's
    modules before the clock starts (printed apart: a city's workers are long-lived), and
-   are given to the flow as ``dask_address``.
+   are given to the flow as ``dask_address``. The flow batches packages into tasks
+   (``flows.bulk.batches``; ``--per-task N`` to choose); ``--also-one-per-task`` adds a
+   run on 2 workers with one task a package, which prices a Prefect task run.
 3. Prints wall and CPU of each run side by side; CPU is that of this process and all its
-   children (the Prefect server, the Dask scheduler, nannies and workers). Speed-up =
-   wall(1 worker) / wall(2 workers). Orchestration overhead per package = (CPU of the
+   children (the Prefect server, the Dask scheduler, nannies and workers), and its parts
+   (this process: flow, scheduler, nannies; the Prefect server; the worker processes).
+   Speed-up = wall(1 worker) / wall(2 workers). Orchestration overhead per package = (CPU of the
    flow run on Dask − CPU of the in-process rerun) / packages, as a share of the
    in-process CPU per package. Verdicts: every row of the three runs must be equal.
 
@@ -73,16 +76,39 @@ def make_packages(out: Path, count: int) -> list[Path]:
 
 def tree_cpu() -> float:
     """CPU seconds of this process, its reaped children and its live descendants."""
+    return sum(cpu_by_part().values())
+
+
+def _part(proc: psutil.Process) -> str:
+    try:
+        line = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "other"
+    if "uvicorn" in line or "prefect" in line and "server" in line:
+        return "Prefect server"
+    if "multiprocessing.spawn" in line or "multiprocessing.forkserver" in line:
+        return "Dask workers"
+    return "other"
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds by part: this process (the flow, the Dask scheduler and nannies), the
+    Prefect server, the Dask worker processes, others (reaped children included)."""
     me = psutil.Process()
     t = me.cpu_times()
-    total = t.user + t.system + t.children_user + t.children_system
+    parts = {
+        "flow, scheduler, nannies": t.user + t.system,
+        "Prefect server": 0.0,
+        "Dask workers": 0.0,
+        "other": t.children_user + t.children_system,
+    }
     for child in me.children(recursive=True):
         try:
             c = child.cpu_times()
         except psutil.Error:
             continue
-        total += c.user + c.system
-    return total
+        parts[_part(child)] += c.user + c.system
+    return parts
 
 
 def store_archive(packages: list[Path], store: Path) -> list[float]:
@@ -120,10 +146,20 @@ def per_package(seconds: list[float]) -> str:
     return f"median {statistics.median(seconds) * 1000:.0f} ms, mean {statistics.mean(seconds) * 1000:.0f} ms"
 
 
-def timed(fn):
-    w0, c0 = time.perf_counter(), tree_cpu()
+def timed(fn, parts: dict[str, float] | None = None):
+    """``fn()``, its wall and CPU seconds (this process tree); CPU by part into ``parts``."""
+    w0, c0 = time.perf_counter(), cpu_by_part()
     value = fn()
-    return value, time.perf_counter() - w0, tree_cpu() - c0
+    wall, c1 = time.perf_counter() - w0, cpu_by_part()
+    if parts is not None:
+        parts.update({k: c1[k] - c0.get(k, 0.0) for k in c1})
+    return value, wall, sum(c1.values()) - sum(c0.values())
+
+
+def tasks_of(per_task: int | None, packages: int, workers: int) -> int:
+    from flows.bulk import batches
+
+    return len(batches(range(packages), workers, per_task))
 
 
 def main() -> int:
@@ -131,6 +167,14 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200, help="packages in the archive")
     parser.add_argument("--database-url", default=None, help="also store on PostgreSQL+PostGIS")
     parser.add_argument("--keep", action="store_true", help="keep the generated archive")
+    parser.add_argument(
+        "--per-task", type=int, default=None, help="packages a task (default: the flow's choice)"
+    )
+    parser.add_argument(
+        "--also-one-per-task",
+        action="store_true",
+        help="also run 2 workers with one task a package (what a task run costs)",
+    )
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -144,12 +188,16 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-archive-"))
     print(f"cores: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}")
     packages, wall, cpu = timed(lambda: make_packages(tmp / "packages", args.count))
-    print(f"generated {len(packages)} packages (S, {len(defect_names())} defect kinds): wall {wall:.1f} s")
+    print(
+        f"generated {len(packages)} packages (S, {len(defect_names())} defect kinds): wall {wall:.1f} s"
+    )
 
     store = tmp / "store"
     publish, wall, cpu = timed(lambda: store_archive(packages, store))
-    print(f"stored (SQLite + GeoPackage): wall {wall:.1f} s, CPU {cpu:.1f} s; "
-          f"publish per package {per_package(publish)}")
+    print(
+        f"stored (SQLite + GeoPackage): wall {wall:.1f} s, CPU {cpu:.1f} s; "
+        f"publish per package {per_package(publish)}"
+    )
     if args.database_url:
         os.environ["DUOCE_DATABASE_URL"] = args.database_url
         try:
@@ -157,9 +205,11 @@ def main() -> int:
         except TypeError as exc:  # pragma: no cover - until the store takes a database
             print(f"PostgreSQL+PostGIS: skipped, the store does not take a database yet ({exc})")
         else:
-            print(f"stored (PostgreSQL + PostGIS): wall {wall:.1f} s, CPU {cpu:.1f} s; "
-                  f"publish per package {per_package(pg)} "
-                  f"(SQLite+GeoPackage {per_package(publish)})")
+            print(
+                f"stored (PostgreSQL + PostGIS): wall {wall:.1f} s, CPU {cpu:.1f} s; "
+                f"publish per package {per_package(pg)} "
+                f"(SQLite+GeoPackage {per_package(publish)})"
+            )
         finally:
             del os.environ["DUOCE_DATABASE_URL"]
     else:
@@ -174,11 +224,16 @@ def main() -> int:
     n = len(base)
     check_cpu = base_cpu / n
     print(f"\n{'run':<22}{'wall s':>9}{'CPU s':>9}{'CPU/pkg s':>11}{'overhead':>10}")
-    print(f"{'in process (no Prefect)':<22}{base_wall:>9.1f}{base_cpu:>9.1f}{check_cpu:>11.3f}{'—':>10}")
+    print(
+        f"{'in process (no Prefect)':<22}{base_wall:>9.1f}{base_cpu:>9.1f}{check_cpu:>11.3f}{'—':>10}"
+    )
 
     results = {}
+    runs = [(1, args.per_task), (2, args.per_task)]
+    if args.also_one_per_task:
+        runs.append((2, 1))
     with prefect_test_harness(server_startup_timeout=120):
-        for workers in (1, 2):
+        for workers, per_task in runs:
             t0 = time.perf_counter()
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -186,32 +241,56 @@ def main() -> int:
             client = Client(cluster)
             client.run(warm_up)  # a city's workers are long-lived: imports paid once
             start = time.perf_counter() - t0
+            parts: dict[str, float] = {}
             rows, wall, cpu = timed(
-                lambda cluster=cluster: rerun_archive(
+                lambda cluster=cluster, per_task=per_task: rerun_archive(
                     store=str(store),
                     include_unchanged=True,
                     backend="dask",
                     dask_address=cluster.scheduler_address,
-                )
+                    per_task=per_task,
+                ),
+                parts,
             )
             client.close()
             cluster.close()
             overhead = (cpu - base_cpu) / n / check_cpu
-            results[workers] = (rows, wall, cpu)
+            results[(workers, per_task)] = (rows, wall, cpu)
+            tasks = tasks_of(per_task, n, workers)
             label = f"Dask, {workers} worker{'s' if workers > 1 else ''}"
-            print(f"{label:<22}{wall:>9.1f}{cpu:>9.1f}{cpu / n:>11.3f}{overhead:>9.1%}"
-                  f"   (cluster start and imports {start:.1f} s, not counted)")
+            print(
+                f"{label:<22}{wall:>9.1f}{cpu:>9.1f}{cpu / n:>11.3f}{overhead:>9.1%}"
+                f"   ({tasks} tasks; cluster start and imports {start:.1f} s, not counted)"
+            )
+            print(
+                " " * 22
+                + "CPU by part, ms a package: "
+                + "; ".join(f"{k} {v / n * 1000:.0f}" for k, v in parts.items() if v > 0.0005 * n)
+            )
 
-    same = [r.as_dict() for r in base] == [r.as_dict() for r in results[1][0]] == [
-        r.as_dict() for r in results[2][0]
-    ]
+    expected = [r.as_dict() for r in base]
+    same = all([r.as_dict() for r in rows] == expected for rows, _, _ in results.values())
     unchanged = all(r.status == "unchanged" and r.new_verdict == r.old_verdict for r in base)
-    speedup = results[1][1] / results[2][1]
-    print(f"\npackages {n}; speed-up 1 → 2 workers: {speedup:.2f}× (target ≥ 1.8× on two idle cores)")
-    print(f"orchestration overhead per package (2 workers): "
-          f"{(results[2][2] - base_cpu) / n * 1000:.0f} ms CPU = "
-          f"{(results[2][2] - base_cpu) / base_cpu:.1%} of its check CPU (target ≤ 10 %)")
-    print(f"verdicts identical in the three runs: {same}; all as archived: {unchanged}")
+    one, two = results[(1, args.per_task)], results[(2, args.per_task)]
+    speedup = one[1] / two[1]
+    print(
+        f"\npackages {n}; speed-up 1 → 2 workers: {speedup:.2f}× (target ≥ 1.8× on two idle cores)"
+    )
+    print(
+        f"orchestration overhead per package (2 workers): "
+        f"{(two[2] - base_cpu) / n * 1000:.0f} ms CPU = "
+        f"{(two[2] - base_cpu) / base_cpu:.1%} of its check CPU (target ≤ 10 %)"
+    )
+    if (2, 1) in results and args.per_task != 1:
+        each = results[(2, 1)]
+        print(
+            f"one task a package (2 workers): wall {each[1]:.1f} s, CPU {each[2]:.1f} s; "
+            f"a task run costs {(each[2] - two[2]) / (n - tasks_of(args.per_task, n, 2)) * 1000:.0f} ms CPU"
+        )
+    print(
+        f"verdicts identical in all {len(results) + 1} runs: {same}; all as archived: {unchanged}"
+    )
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     if not args.keep:
         import shutil
 

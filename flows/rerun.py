@@ -1,14 +1,15 @@
 """The analysts' rerun (重查) as a Prefect flow: ``rerun_archive`` checks the stored
-packages again under today's rules, one task per stored package, and says which verdicts
-would change and why. It reads only: nothing is recorded, published or changed.
+packages again under today's rules, a batch of stored packages a task, and says which
+verdicts would change and why. It reads only: nothing is recorded, published or changed.
 
 The work itself is :mod:`analysis.rerun` (``duoce rerun`` calls it without Prefect); this
 flow spreads it over tasks (:func:`flows.bulk.fan_out`): threads in the flow's process
 with ``backend="local"``, a Dask cluster's worker processes with ``"dask"`` (the
 scheduler at ``DUOCE_DASK_ADDRESS``, else a ``LocalCluster``); None takes
-``DUOCE_BACKEND``. A task is given the store's folder, a package's sha256, its revisions
-as plain dicts and the profile's name, and returns a small plain dict
-(:func:`analysis.rerun.rerun_stored`). Deployments name it ``flows/rerun.py:rerun_archive``.
+``DUOCE_BACKEND``. A task is given the store's folder, its packages' sha256 and revisions
+as plain dicts and the profile's name, and returns a small plain dict for each
+(:func:`analysis.rerun.rerun_stored_batch`); why batches and not one task a package:
+:mod:`flows.bulk`. Deployments name it ``flows/rerun.py:rerun_archive``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from analysis.rerun import (
     RerunRow,
     by_package,
     in_order,
-    rerun_stored,
+    rerun_stored_batch,
     revision_dicts,
     select_revisions,
 )
-from flows.bulk import fan_out
+from flows.bulk import batches, fan_out
 from schemas.profile import load_profile
 from storage.store import Store
 
@@ -50,12 +51,14 @@ def rerun_archive(
     backend: str | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    per_task: int | None = None,
 ) -> list[RerunRow]:
     """Check stored revisions again under today's rules and ``profile``; change nothing.
 
     1. Choose the revisions (one project's, or all; submitted on or after ``since``) and
        group them by stored package: a package several revisions hold is checked once.
-    2. Check each package again, one task each (concurrently on the flow's task runner).
+    2. Check each package again, a batch of packages a task (concurrently on the flow's
+       task runner or the Dask cluster).
     3. Show what changed: a summary and the table of verdict changes.
 
     Parameters
@@ -71,6 +74,8 @@ def rerun_archive(
     backend, workers, dask_address
         ``local`` or ``dask`` (None: ``DUOCE_BACKEND``); a local Dask cluster's worker
         processes (None: one per core); a Dask scheduler (None: ``DUOCE_DASK_ADDRESS``).
+    per_task
+        Packages a task (None: :func:`flows.bulk.batches` chooses).
 
     Returns
     -------
@@ -80,35 +85,29 @@ def rerun_archive(
     checked_with = load_profile(profile).name  # a bad profile fails here, before any check
     root = str(Path(store).absolute())  # the workers may run elsewhere than the flow
     packages = by_package(select_revisions(Store(root), project_id, since))
-    with fan_out(backend, address=dask_address, workers=workers) as submit:
+    jobs = [(sha256, revision_dicts(revs)) for sha256, revs in packages.items()]
+    with fan_out(backend, address=dask_address, workers=workers) as pool:
         futures = [
-            submit(
-                rerun_package_task,
-                {
-                    "store": root,
-                    "sha256": sha256,
-                    "revisions": revision_dicts(revs),
-                    "profile": profile,
-                },
-            )
-            for sha256, revs in packages.items()
+            pool.submit(rerun_batch_task, {"store": root, "packages": batch, "profile": profile})
+            for batch in batches(jobs, pool.slots, per_task)
         ]
-        done = [future.result() for future in futures]
+        done = [outcome for future in futures for outcome in future.result()]
     rows = [RerunRow.from_dict(row) for outcome in done for row in outcome["rows"]]
     show_rerun(rows, checked_with, len(packages))
     return in_order(rows, include_unchanged)
 
 
-@task(name="rerun-package", cache_policy=NO_CACHE)
-def rerun_package_task(
-    store: str, sha256: str, revisions: list[dict[str, Any]], profile: str
-) -> dict[str, Any]:
-    """Step 2, one package: verify it, check it, compare with each revision that holds it;
-    a plain dict back (verdict, counts, CPU seconds, the rows as dicts).
+@task(name="rerun-packages", cache_policy=NO_CACHE, persist_result=False)
+def rerun_batch_task(
+    store: str, packages: list[tuple[str, list[dict[str, Any]]]], profile: str
+) -> list[dict[str, Any]]:
+    """Step 2, a batch of ``(sha256, revisions)``: verify each package, check it, compare
+    with each revision that holds it; a plain dict back for each (verdict, counts, CPU
+    seconds, the rows as dicts). Nothing persisted, no cache key computed.
 
     No retries: a damaged package or a failed check is a row of the answer, not an error.
     """
-    return rerun_stored(store, sha256, revisions, profile)
+    return rerun_stored_batch(store, packages, profile)
 
 
 def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:

@@ -61,7 +61,7 @@ def test_rerun_on_two_dask_processes_equals_the_in_process_rerun(archive, relaxe
     from flows.rerun import rerun_archive
     from storage.store import Store
 
-    for profile in ("liaocheng", str(relaxed)):
+    for profile, per_task in (("liaocheng", None), (str(relaxed), 2)):  # 5 tasks; 3 batches
         expected = rerun(Store(archive), load_profile(profile), include_unchanged=True)
         on_dask = rerun_archive(
             store=str(archive),
@@ -69,6 +69,7 @@ def test_rerun_on_two_dask_processes_equals_the_in_process_rerun(archive, relaxe
             include_unchanged=True,
             backend="dask",
             workers=2,
+            per_task=per_task,
         )
         assert [r.as_dict() for r in on_dask] == [r.as_dict() for r in expected]
         assert len(on_dask) == 5
@@ -85,7 +86,7 @@ def test_bulk_check_on_two_dask_processes(prefect_harness, packages, tmp_path):
 
     out = tmp_path / "findings"
     results = check_packages(
-        [str(p) for p in packages], json_dir=str(out), backend="dask", workers=2
+        [str(p) for p in packages], json_dir=str(out), backend="dask", workers=2, per_task=2
     )
 
     expected = []
@@ -101,6 +102,19 @@ def test_bulk_check_on_two_dask_processes(prefect_harness, packages, tmp_path):
     assert [json.loads(p.read_text(encoding="utf-8"))["verdict"] for p in written] == [
         v for v, _ in expected
     ]
+
+
+def test_batches_keep_the_order_and_leave_no_long_tail():
+    from flows.bulk import MAX_BATCH, batches
+
+    assert batches([], 2) == []
+    assert batches(list(range(5)), 2) == [[0], [1], [2], [3], [4]]  # few: one a task
+    assert batches(list(range(5)), 1, 2) == [[0, 1], [2, 3], [4]]
+    assert batches(list(range(5)), 1, 0) == [[0], [1], [2], [3], [4]]
+    many = batches(list(range(200)), 2)
+    assert [x for b in many for x in b] == list(range(200))
+    assert {len(b) for b in many} == {MAX_BATCH}  # 20 tasks: ≥ 4 a worker, ≤ 10 packages each
+    assert len(batches(list(range(40)), 2)) == 8  # 4 tasks a worker of 5 packages
 
 
 def test_the_dask_runner_takes_an_existing_scheduler(monkeypatch):
