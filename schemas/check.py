@@ -97,8 +97,8 @@ class Steps:
         )
 
     def settle(self) -> list[Finding]:
-        """The drawings, read meanwhile in worker processes (``parsers.pool``); a label
-        longer than the profile's limit is refused there (DXF-005) and read no further."""
+        """The drawings, read now (the package's deferred step: the report is typed first);
+        a label longer than the profile's limit is refused here (DXF-005) and read no further."""
         settled = self.pkg.settle()
         return settled + refuse_long_labels(self.pkg, self.profile.limits.max_label_chars)
 
@@ -131,7 +131,7 @@ class Outcome:
 
 
 def run_steps(steps: Steps) -> Outcome:
-    """Every step in this process, the report typed while the drawings' readers still read."""
+    """Every step in this process, in order: the report typed, then the drawings read and judged."""
     tables, typed = steps.type()
     settled = steps.settle()
     zone, geometry, judged = steps.judge(tables)

@@ -258,7 +258,7 @@ def test_no_drawing_judged_in_part_is_accepted(
     profile = load_profile(cass_toml) if cass else load_profile()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = precheck(pkg, profile, tmp / "work", workers=0)
+        result = precheck(pkg, profile, tmp / "work")
     breaks = invariant_breaks(result, must_find=must, reject=reject)
     assert breaks == [], (
         what,

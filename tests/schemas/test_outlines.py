@@ -279,7 +279,7 @@ def test_exploded_footprint_in_a_package_is_used_by_the_site_rules(tmp_path: Pat
         return [e.dxf.handle for e in footprint.explode()]
 
     handles = edit_dxf(files, SITE, explode)
-    result = precheck(write_dir(tmp_path / "pkg", model, files), PROFILE, tmp_path / "work", workers=0)
+    result = precheck(write_dir(tmp_path / "pkg", model, files), PROFILE, tmp_path / "work")
     assert not result.internal_errors
     nine = [f for f in result.findings if f.code == "DXF-009"]
     assert [(f.object.file, f.object.layer, f.object.handle) for f in nine] == [(SITE, "JZJD", handles[0])]
