@@ -232,7 +232,7 @@ class Limits(_Model):
     max_entries: int = 20_000  # PKG-007: files in the package (and in report.xlsx)
     max_ratio: float = 200.0  # PKG-007: compression ratio
     max_member_bytes: int = 1_000_000_000  # PKG-007: one file, unpacked
-    max_sheet_cells: int = 4_000_000  # PKG-008: the rectangle calamine allocates for a sheet
+    max_sheet_cells: int = 2_000_000  # PKG-008: the rectangle calamine allocates (worst check 1.6 GB)
     max_entities: int = 1_000_000  # drawing entities of one DXF (enforced by the DXF reader)
     max_vertices: int = 4_000_000  # polyline vertices of one DXF (enforced by the DXF reader)
     max_label_chars: int = 1_000  # DXF-015: a drawing label (TEXT / MTEXT / attribute) longer is refused

@@ -104,7 +104,7 @@ from interfaces.cli import app
 out = Path(sys.argv[2])
 done = CliRunner().invoke(app, ["check", sys.argv[1], "--json", str(out / "findings.json"),
                                 "--html", str(out / "report.html"), "--dxf", str(out / "marks.dxf")])
-prefect = sorted(m for m in sys.modules if m.split(".")[0] in ("prefect", "prefect_dask"))
+prefect = sorted(m for m in sys.modules if m.split(".")[0] in ("prefect", "prefect_dask", "dask", "distributed"))
 print(json.dumps({"exit": done.exit_code, "prefect": prefect}))
 """
 

@@ -69,7 +69,7 @@ class _Limits(BaseModel):
     max_entries: int = 20_000
     max_ratio: float = 200.0
     max_member_bytes: int = 1_000_000_000
-    max_sheet_cells: int = 4_000_000
+    max_sheet_cells: int = 2_000_000
     max_entities: int = 1_000_000
     max_vertices: int = 4_000_000
     max_label_chars: int = 1_000
