@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING
 
 from parsers.dxf_encoding import Decoder, EncodingChoice, choose_encoding, display_name
 from parsers.dxf_entities import read_entities
-from parsers.dxf_fast import read_dxf_fast
+from parsers.dxf_fast import over_limit, read_dxf_fast
+from parsers.dxf_health import OverLimit, over_limits
 from parsers.dxf_sniff import (
     binary_to_ascii,
     close_truncated,
@@ -62,6 +63,7 @@ from parsers.dxf_sniff import (
 from schemas.catalogue import make
 from schemas.findings import Finding, Place
 from schemas.package import Drawing
+from schemas.profile import Limits
 
 if TYPE_CHECKING:  # ezdxf is imported where a drawing is read with it: the fast path needs none of it
     from ezdxf.audit import Auditor
@@ -157,7 +159,9 @@ _ENTITY_HEAD = re.compile(rb"\n[ \t]*0[ \t]*\r?\n[A-Z_][A-Z0-9_]*[ \t]*\r?\n")
 _log = logging.getLogger(__name__)
 
 
-def read_dxf(source: Path | bytes, path: str) -> tuple[Drawing, list[Finding]]:
+def read_dxf(
+    source: Path | bytes, path: str, limits: Limits | None = None
+) -> tuple[Drawing, list[Finding]]:
     """Read a DXF drawing with ezdxf's recover mode (else its normal loader).
 
     Parameters
@@ -166,6 +170,10 @@ def read_dxf(source: Path | bytes, path: str) -> tuple[Drawing, list[Finding]]:
         The file, or its bytes.
     path : str
         The package-relative name used in findings, e.g. ``"drawings/floors/0001.dxf"``.
+    limits : Limits, optional
+        The profile's limits (default: :class:`schemas.profile.Limits`): the entities and
+        vertices are counted on the bytes before ezdxf builds anything; over either, the
+        drawing is not read (DXF-001 naming the limit and the count read).
 
     Returns
     -------
@@ -195,6 +203,9 @@ def read_dxf(source: Path | bytes, path: str) -> tuple[Drawing, list[Finding]]:
         data = data if end is None else data[:end]
     if truncated:
         data = close_truncated(data)
+    over = over_limits(data, *_counts(limits))
+    if over is not None:
+        return over_limit(path, OverLimit(*over))
     acadver, codepage = header_vars(data)
     choice = choose_encoding(data, acadver, codepage)
     try:
@@ -301,7 +312,14 @@ def _entity_offset(data: bytes, handle: str) -> int | None:
     return heads[-1].end() if heads else None
 
 
-def read_drawing(source: Path | bytes, relpath: str) -> tuple[Drawing, list[Finding]]:
+def _counts(limits: Limits | None) -> tuple[int, int]:
+    limits = limits if limits is not None else Limits()
+    return limits.max_entities, limits.max_vertices
+
+
+def read_drawing(
+    source: Path | bytes, relpath: str, limits: Limits | None = None
+) -> tuple[Drawing, list[Finding]]:
     """Read a drawing by the GDAL fast path when it can be trusted, else by ezdxf.
 
     Parameters
@@ -310,17 +328,20 @@ def read_drawing(source: Path | bytes, relpath: str) -> tuple[Drawing, list[Find
         The DXF file, or its bytes.
     relpath : str
         The package-relative name used in findings.
+    limits : Limits, optional
+        The profile's limits; a drawing over max_entities or max_vertices is DXF-001 and
+        not read, by either reader (each counts before it builds anything).
     """
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
     except OSError:
-        return read_dxf(source, relpath)
+        return read_dxf(source, relpath, limits)
     try:
-        fast = read_dxf_fast(data, relpath)
+        fast = read_dxf_fast(data, relpath, _counts(limits))
     except Exception:  # noqa: BLE001 — the fast path is an optimisation, never a failure
         _log.debug("fast DXF path failed on %s", relpath, exc_info=True)
         fast = None
-    return fast if fast is not None else read_dxf(data, relpath)
+    return fast if fast is not None else read_dxf(data, relpath, limits)
 
 
 def _unreadable(path: str, reason: str, entities: int = 0) -> tuple[Drawing, list[Finding]]:

@@ -40,12 +40,14 @@ import shapely
 from parsers.bulge import flatten_many
 from parsers.dxf_encoding import Decoder, choose_encoding
 from parsers.dxf_entities import CLOSE_TOLERANCE, EMPTY_LINE, finish_ring, frame, label_text
+from parsers.dxf_health import OverLimit
 from parsers.dxf_scan import POLYLINE_MESH, EntityScan, scan_entities
 from parsers.dxf_sniff import eof_end, header_vars, skip_preamble, sniff
-from schemas.findings import Finding
+from schemas.catalogue import make
+from schemas.findings import Finding, Place
 from schemas.package import POINT_COLUMNS, SHAPE_COLUMNS, TEXT_COLUMNS, Drawing
 
-__all__ = ["read_dxf_fast"]
+__all__ = ["over_limit", "read_dxf_fast"]
 
 _log = logging.getLogger(__name__)
 _SHAPES = (b"LWPOLYLINE", b"POLYLINE", b"LINE", b"ARC")
@@ -59,7 +61,9 @@ class _Untrusted(Exception):
     """GDAL's answer does not match the file."""
 
 
-def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Finding]] | None:
+def read_dxf_fast(
+    path: Path | bytes, relpath: str, limits: tuple[int, int] | None = None
+) -> tuple[Drawing, list[Finding]] | None:
     """Read a healthy DXF with GDAL, or say it cannot be trusted to.
 
     Parameters
@@ -68,12 +72,16 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
         The DXF file on disk, or its bytes (GDAL then reads them from memory).
     relpath : str
         The package-relative name (``Drawing.path``).
+    limits : tuple of int, optional
+        The profile's (max_entities, max_vertices), counted as the tags are split: a
+        drawing over either is not read (DXF-001 naming the limit, ``readable`` False).
 
     Returns
     -------
     tuple[Drawing, list[Finding]] or None
         The same frames as :func:`parsers.dxf.read_dxf` (and no findings: a file that
-        would have any is not read here), or None when the file must go to ezdxf.
+        would have any is not read here, but for one over the limits), or None when the
+        file must go to ezdxf.
     """
     try:
         data = path if isinstance(path, bytes) else Path(path).read_bytes()
@@ -92,7 +100,10 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
     choice = choose_encoding(data, acadver, codepage)
     if choice.reason:
         return None
-    scan = scan_entities(data, acadver)
+    try:
+        scan = scan_entities(data, acadver, limits)
+    except OverLimit as over:
+        return over_limit(relpath, over)
     if scan is None:
         return None
     try:
@@ -109,6 +120,14 @@ def read_dxf_fast(path: Path | bytes, relpath: str) -> tuple[Drawing, list[Findi
     drawing.version, drawing.encoding = acadver, choice.actual
     drawing.entity_count = len(scan.types)
     return drawing, []
+
+
+def over_limit(relpath: str, over: OverLimit) -> tuple[Drawing, list[Finding]]:
+    """DXF-001 at the drawing: over the profile's entity or vertex limit, nothing kept."""
+    finding = make(
+        "DXF-001", Place(file=relpath), path=relpath, reason=over.reason, entities=over.entities
+    )
+    return Drawing(path=relpath, readable=False), [finding]
 
 
 def _gdal(data: bytes, encoding: str) -> tuple[pd.Index, np.ndarray]:

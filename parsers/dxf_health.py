@@ -178,8 +178,10 @@ def numbers(values: np.ndarray, dtype: type) -> np.ndarray:
     return np.array(items, dtype=bytes).astype(dtype)
 
 
-def healthy_tags(data: bytes) -> Tags:
-    """Parse and check the whole file; raise :class:`Doubt` unless it is healthy."""
+def healthy_tags(data: bytes, limits: tuple[int, int] | None = None) -> Tags:
+    """Parse and check the whole file; raise :class:`Doubt` unless it is healthy, and
+    :class:`OverLimit` (before any check) when it holds more entities or vertices than
+    ``limits`` (max_entities, max_vertices) allow."""
     lines = data.rstrip(_JUNK).replace(b"\r\n", b"\n").split(b"\n")
     if len(lines) % 2:
         raise Doubt("odd number of lines")
@@ -187,6 +189,8 @@ def healthy_tags(data: bytes) -> Tags:
     codes = _group_codes(code_lines)
     values = np.empty(len(code_lines), dtype=object)
     values[:] = lines[1::2]
+    if limits is not None:
+        _check_counts(codes, values, limits)
     reals = _check_numbers(codes, values)
     start, end = _entities_section(codes, values)
     # sections without modelspace entities or handles: ezdxf reads them in the skeleton
@@ -804,3 +808,87 @@ def _ezdxf_audit(skeleton: bytes) -> str | None:
     except Exception as exc:  # noqa: BLE001
         return f"ezdxf finds no modelspace: {exc}"
     return None
+
+
+# ------------------------------------------------------------------ the profile's limits
+
+# a record: a group code 0 line (any spelling ezdxf's int() reads as 0) and its name; a
+# value line "0" is always followed by a code line (digits), never by a name, so the
+# pattern cannot be fooled by the pairing of the lines
+_RECORD = re.compile(rb"^[ \t]*[+-]?0+[ \t]*\r?\n[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+# a point: an x (group code 10 or 11) and, two lines on, its y (20 or 21)
+_POINT = re.compile(
+    rb"^[ \t]*\+?0*1[01][ \t]*\r?\n[^\n]*\n[ \t]*\+?0*2[01][ \t]*\r?$", re.MULTILINE
+)
+_NOT_ENTITIES = frozenset({b"SECTION", b"ENDSEC", b"EOF", b"TABLE", b"ENDTAB", b"VERTEX", b"SEQEND"})
+_CHUNK = 1 << 22  # bytes scanned at a time (a chunk ends at a record)
+
+
+def over_limits(data: bytes, max_entities: int, max_vertices: int) -> tuple[str, int] | None:
+    """Count the records and points of an ASCII DXF as it is scanned, and stop once
+    either goes over the profile's limit.
+
+    Entities are the records ezdxf would build (entities of the ENTITIES and BLOCKS
+    sections, table entries, objects), without VERTEX / SEQEND (a polyline's vertices)
+    and the section and table frames. Vertices are the points written as group codes
+    10/20 or 11/21 (a polyline vertex, a LINE's ends, a text's insertion point …), every
+    point of every entity: a HATCH, SPLINE or MLINE of millions of points is bounded too.
+
+    Returns
+    -------
+    tuple[str, int] or None
+        The Chinese reason (the limit and what was read) and the number of entities read
+        before the stop; None within both limits. Linear time, no copy of the file.
+    """
+    entities = vertices = 0
+    at, size = 0, len(data)
+    while at < size:
+        end = min(size, at + _CHUNK)
+        if end < size:  # end the chunk just before a record, so none is cut in two
+            cut = data.rfind(b"\n  0\n", at, end)
+            end = cut + 1 if cut > at else end
+            if cut <= at:  # no usual record start: any newline not inside a point
+                nl = data.find(b"\n", end)
+                end = size if nl < 0 else nl + 1
+        for match in _RECORD.finditer(data, at, end):
+            if match.group(1).upper() not in _NOT_ENTITIES:
+                entities += 1
+                if entities > max_entities:
+                    return over_entities(max_entities), max_entities
+        for _ in _POINT.finditer(data, at, end):
+            vertices += 1
+            if vertices > max_vertices:
+                return over_vertices(max_vertices), entities
+        at = end
+    return None
+
+
+def over_entities(limit: int) -> str:
+    return f"实体数超过上限 {limit}（城市配置 max_entities），读到第 {limit + 1} 个实体即停止读取"
+
+
+def over_vertices(limit: int) -> str:
+    return f"顶点（坐标点）数超过上限 {limit}（城市配置 max_vertices），读到第 {limit + 1} 个即停止读取"
+
+
+class OverLimit(Exception):
+    """The drawing holds more entities or vertices than the profile allows: not read."""
+
+    def __init__(self, reason: str, entities: int) -> None:
+        super().__init__(reason)
+        self.reason, self.entities = reason, entities
+
+
+def _check_counts(codes: np.ndarray, values: np.ndarray, limits: tuple[int, int]) -> None:
+    """:func:`over_limits` on the tag stream the health check has split (the same counts:
+    records without frames and VERTEX / SEQEND; x tags 10/11 with their y two tags on)."""
+    max_entities, max_vertices = limits
+    zero = np.flatnonzero(codes == 0)
+    names = [v.strip().upper() for v in values[zero].tolist()]
+    entities = int(sum(1 for v in names if v not in _NOT_ENTITIES))
+    if entities > max_entities:
+        raise OverLimit(over_entities(max_entities), max_entities)
+    x = (codes[:-1] == 10) | (codes[:-1] == 11)
+    y = (codes[1:] == 20) | (codes[1:] == 21)
+    if int(np.count_nonzero(x & y)) > max_vertices:
+        raise OverLimit(over_vertices(max_vertices), entities)

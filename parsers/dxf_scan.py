@@ -61,7 +61,9 @@ class EntityScan:
     # MTEXT: ezdxf's location / insert / center), None with ``vertices_xy``
 
 
-def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
+def scan_entities(
+    data: bytes, acadver: str = "AC1015", limits: tuple[int, int] | None = None
+) -> EntityScan | None:
     """Scan an ASCII DXF (which ends with ``0``/``EOF``).
 
     Parameters
@@ -70,6 +72,9 @@ def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
         The file.
     acadver : str
         Its ``$ACADVER`` (MTEXT columns are linked entities before R2018, one entity since).
+    limits : tuple of int, optional
+        (max_entities, max_vertices): over either, :class:`parsers.dxf_health.OverLimit`
+        is raised as soon as the tags are split, before anything is built.
 
     Returns
     -------
@@ -78,13 +83,13 @@ def scan_entities(data: bytes, acadver: str = "AC1015") -> EntityScan | None:
         the fast path does not reproduce exactly (fitted polylines, arcs in an OCS).
     """
     try:
-        return _scan(data, acadver)
+        return _scan(data, acadver, limits)
     except (Doubt, ValueError, IndexError, OverflowError, UnicodeDecodeError):
         return None
 
 
-def _scan(data: bytes, acadver: str) -> EntityScan:
-    tags = healthy_tags(data)
+def _scan(data: bytes, acadver: str, limits: tuple[int, int] | None) -> EntityScan:
+    tags = healthy_tags(data, limits)
     _check_mtext_links_outside(tags.codes, tags.values, tags.start, tags.end)
     cut = slice(tags.start, tags.end)
     return _entities(tags.codes[cut], tags.values[cut], acadver, tags.reals[cut])
@@ -453,3 +458,4 @@ def _empty() -> EntityScan:
     obj = np.empty(0, dtype=object)
     ints = np.empty(0, dtype=np.int64)
     return EntityScan(obj, obj, obj, ints, ints, obj, obj, np.empty((0, 2)))
+

@@ -79,7 +79,7 @@ def read_package(
         found: list[Finding] = []
         for key, path, rel in jobs:
             note(f"读取图形 {rel}")
-            pkg.drawings[key], more = read_drawing(path, rel)
+            pkg.drawings[key], more = read_drawing(path, rel, profile.limits)
             found += more
         return found
 
