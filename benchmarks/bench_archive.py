@@ -177,10 +177,12 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    import dask
     from distributed import Client, LocalCluster
     from prefect.testing.utilities import prefect_test_harness
 
     from analysis.rerun import rerun
+    from flows.bulk import LOCAL_CLUSTER_CONFIG
     from flows.rerun import rerun_archive
     from schemas.profile import load_profile
     from storage.store import Store
@@ -235,9 +237,10 @@ def main() -> int:
     with prefect_test_harness(server_startup_timeout=120):
         for workers, per_task in runs:
             t0 = time.perf_counter()
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):  # as the flow's own LocalCluster
+                cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
             client = Client(cluster)
             client.run(warm_up)  # a city's workers are long-lived: imports paid once
             start = time.perf_counter() - t0

@@ -58,6 +58,10 @@ T = TypeVar("T")
 
 MAX_BATCH = 10  # packages a task at most: the task run's ≈ 0.2 s CPU spread over ≈ 4.5 s
 TASKS_PER_SLOT = 4  # at least, when there are enough packages: no long tail on one worker
+# A local cluster's workers do not sample their task thread's stack every 10 ms (Dask's
+# statistical profiler, for its dashboard, which we do not start): measured ≈ 20 ms of the
+# worker's event loop a package. A city's own cluster takes this from its Dask config.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,11 @@ def fan_out(
     if chosen_backend(backend) == "local":
         yield FanOut(lambda t, parameters: t.submit(**parameters), 1)
         return
-    with dask_runner(address, workers) as runner:
+    import dask
+
+    runner = dask_runner(address, workers)
+    local = dask.config.set(LOCAL_CLUSTER_CONFIG) if runner.address is None else None
+    with local or contextlib.nullcontext(), runner:
         slots = sum(runner.client.nthreads().values())
         yield FanOut(lambda t, parameters: runner.submit(t, parameters), max(1, slots))
 
