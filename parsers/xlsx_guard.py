@@ -38,10 +38,13 @@ at most ``max_sheet_cells`` cells' worth of parsing.
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, NamedTuple
 from xml.parsers import expat
+
+import numpy as np
 
 from parsers.archive import declared_excess
 from parsers.manifest import REPORT_XLSX
@@ -55,6 +58,7 @@ EXCEL_ROWS = 1_048_576
 EXCEL_COLS = 16_384
 ELEMENTS_PER_CELL = 8  # elements a scan may meet per allowed cell (c, v, is, t, r, rPr …)
 _READ = 1 << 20
+FAST_PART_BYTES = 64 << 20  # a sheet part larger than this is judged by the full parse
 _NOT_WORKSHEETS = {"chartsheets", "dialogsheets", "macrosheets"}
 
 #: the reader's choice: worksheets as (name, hidden) in workbook order -> the names it reads
@@ -316,6 +320,19 @@ def _parse(zf: zipfile.ZipFile, part: str, start: Any, end: Any) -> None:
 
 
 def _extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
+    """Rows and columns of the rectangle calamine would allocate for a sheet: the fast
+    scan's answer when it is sure (:func:`_fast_extent`), else the full parse's."""
+    if zf.getinfo(part).file_size <= FAST_PART_BYTES:
+        with zf.open(part) as fh:
+            data = fh.read(FAST_PART_BYTES + 1)
+        if len(data) <= FAST_PART_BYTES:
+            fast = _fast_extent(data, max_cells)
+            if fast is not None:
+                return fast
+    return _full_extent(zf, part, max_cells)
+
+
+def _full_extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
     """Rows and columns of the rectangle calamine would allocate for a sheet (an upper
     bound: cells without a value count too); raises :class:`_Refused` when it cannot say.
 
@@ -387,6 +404,88 @@ def _extent(zf: zipfile.ZipFile, part: str, max_cells: int) -> tuple[int, int]:
 
     _parse(zf, part, start, end)
     return s["rows"], s["cols"]
+
+
+# The fast scan. It answers only for a sheet in the form every writer we know produces
+# (Excel, WPS, openpyxl, calamine's own tests): UTF-8, no DTD, comment, CDATA or processing
+# instruction, one unprefixed <sheetData>, every row ``<row r="N"`` and every cell
+# ``<c r="A1" s="1" …>`` with its reference first, attributes in double quotes after one
+# blank, the reference upper case without leading zero, and no cell inside a cell.
+# Such a sheet is well formed (expat parses it first, without a Python call per element),
+# so every ``<`` in it starts a tag and a cell tag is found by its first bytes: the scan
+# counts every tag that may be a cell (``<c`` or ``…:c`` then a blank, ``/`` or ``>``) or a
+# row, and answers only if each of them is one of the canonical tags it reads. Anything
+# else, and anything the full parse would refuse (a reference out of range, rows out of
+# order, too many cells or elements), returns None: the full parse judges the sheet then,
+# refusal reasons included.
+
+_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[ \t\r\n/>]')
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [A-Za-z]+="[^"]*")*(/?)>')
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[ \t\r\n][^<>]*\?>")
+_UTF8 = re.compile(rb"""encoding[ \t\r\n]*=[ \t\r\n]*["'](?i:utf-8)["']""")
+_NAME_END = np.zeros(256, bool)
+_NAME_END[list(b" \t\r\n/>")] = True  # what may follow a tag's name
+
+
+def _fast_extent(data: bytes, max_cells: int) -> tuple[int, int] | None:
+    """The rectangle of a sheet in the common form (see above), exactly as
+    :func:`_full_extent` gives it; None when the sheet is not in that form or the full
+    parse would refuse it."""
+    decl = _DECL.match(data)
+    if decl is not None and b"encoding" in decl[0] and not _UTF8.search(decl[0]):
+        return None
+    if b"<!" in data or data.count(b"<?") != (decl is not None):
+        return None  # DOCTYPE, comment, CDATA, a processing instruction
+    start, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+    if data.count(b"sheetData") != 2 or not 0 <= start < end:
+        return None
+    try:
+        expat.ParserCreate().Parse(data, True)
+    except expat.ExpatError:
+        return None
+    # every tag: where a '<' is (and where a prefix ends, ':'), what its name is
+    a = np.frombuffer(data + b"\0\0\0\0", np.uint8)
+    lt = np.flatnonzero(a == ord("<"))
+    if len(lt) > max_cells * ELEMENTS_PER_CELL + 10_000:
+        return None
+    at = np.concatenate([lt, np.flatnonzero(a == ord(":"))])
+    cell_tag = (a[at + 1] == ord("c")) & _NAME_END[a[at + 2]]
+    row_tag = (a[at + 1] == ord("r")) & (a[at + 2] == ord("o")) & (a[at + 3] == ord("w"))
+    row_tag &= _NAME_END[a[at + 4]]
+    cell_starts = np.sort(at[cell_tag])
+    if len(cell_starts) > max_cells:
+        return None
+    closing = lt[(a[lt + 1] == ord("/")) & (a[lt + 2] == ord("c")) & _NAME_END[a[lt + 3]]]
+    if (a[closing + 3] != ord(">")).any():
+        return None  # '</c >': not the common form
+    rows = _ROW.findall(data)
+    if len(rows) != int(row_tag.sum()) or (
+        rows and int(max(rows, key=lambda r: (len(r), r))) > EXCEL_ROWS
+    ):
+        return None
+    cells = _CELL.findall(data, start, end)
+    if len(cells) != len(cell_starts):
+        return None  # a cell tag not in the common form, or outside <sheetData>
+    if not cells:
+        return 0, 0
+    refs = np.array(cells, dtype="S7")
+    # no cell inside a cell: after each cell, up to the next one, exactly one '</c>' when
+    # it was opened, none when it closed itself
+    ends_after = np.diff(np.searchsorted(closing, np.append(cell_starts, len(data))))
+    if ((ends_after == 1) == (refs[:, 2] == b"/")).any() or (ends_after > 1).any():
+        return None
+    row = refs[:, 1].astype(np.int64)
+    if len(row) > 1 and bool((np.diff(row) < 0).any()):
+        return None  # rows out of order: the full parse says where
+    letters = np.frombuffer(refs[:, 0].astype("S3").tobytes(), np.uint8).reshape(-1, 3)
+    col = np.zeros(len(cells), np.int64)
+    for k in range(3):
+        on = letters[:, k] > 0
+        col = np.where(on, col * 26 + letters[:, k].astype(np.int64) - 64, col)
+    rows_, cols = int(row[-1]), int(col.max())
+    if rows_ > EXCEL_ROWS or cols > EXCEL_COLS:
+        return None
+    return rows_, cols
 
 
 def _row_number(ref: str) -> int | None:

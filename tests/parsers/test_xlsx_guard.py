@@ -4,11 +4,15 @@ the sheet; only the sheets the reader chooses are scanned; a sheet not scanned i
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from parsers import xlsx_guard
 from parsers.report import _chosen_names
 from parsers.xlsx_guard import WHY, preflight, sheet_key, sheet_verdict
 from schemas.profile import Limits
@@ -73,32 +77,32 @@ def corner(attr: bytes) -> bytes:
 TOO_BIG = WHY["too_big"].format(rows=1_048_576, cols=16_384, limit=LIMITS.max_sheet_cells)
 
 
-@pytest.mark.parametrize(
-    ("data", "reason"),
-    [
-        pytest.param(corner(b"r='XFD1048576'"), TOO_BIG, id="single-quotes"),
-        pytest.param(corner(b'\tr="XFD1048576"'), TOO_BIG, id="tab-before-r"),
-        pytest.param(corner(b'\nr="XFD1048576"'), TOO_BIG, id="newline-before-r"),
-        pytest.param(corner(b'r = "XFD1048576"'), TOO_BIG, id="blanks-around-equals"),
-        pytest.param(corner(b'r="xfd1048576"'), TOO_BIG, id="lower-case-column"),
-        pytest.param(corner(b'r="XFD001048576"'), TOO_BIG, id="leading-zeros"),
-        pytest.param(corner(b'r="XF&#68;1048576"'), TOO_BIG, id="character-reference"),
-        pytest.param(
-            b'<row r="1048576"><c r="A1048576"><v>1</v></c></row>' + ROW1,
-            WHY["disorder"].format(row=1, before=1_048_576),
-            id="rows-out-of-order",
-        ),
-        pytest.param(corner(b'r="XFE1"'), WHY["bad_ref"].format(ref="XFE1"), id="beyond-xfd"),
-        pytest.param(
-            corner(b'r="A1048577"'), WHY["bad_ref"].format(ref="A1048577"), id="beyond-last-row"
-        ),
-        pytest.param(
-            b'<row r="1048576">' + b"<c><v>1</v></c>" * 16_385 + b"</row>",
-            WHY["bad_ref"].format(ref="R1048576C16385"),
-            id="unplaced-past-xfd",
-        ),
-    ],
-)
+BYPASSES = [
+    pytest.param(corner(b"r='XFD1048576'"), TOO_BIG, id="single-quotes"),
+    pytest.param(corner(b'\tr="XFD1048576"'), TOO_BIG, id="tab-before-r"),
+    pytest.param(corner(b'\nr="XFD1048576"'), TOO_BIG, id="newline-before-r"),
+    pytest.param(corner(b'r = "XFD1048576"'), TOO_BIG, id="blanks-around-equals"),
+    pytest.param(corner(b'r="xfd1048576"'), TOO_BIG, id="lower-case-column"),
+    pytest.param(corner(b'r="XFD001048576"'), TOO_BIG, id="leading-zeros"),
+    pytest.param(corner(b'r="XF&#68;1048576"'), TOO_BIG, id="character-reference"),
+    pytest.param(
+        b'<row r="1048576"><c r="A1048576"><v>1</v></c></row>' + ROW1,
+        WHY["disorder"].format(row=1, before=1_048_576),
+        id="rows-out-of-order",
+    ),
+    pytest.param(corner(b'r="XFE1"'), WHY["bad_ref"].format(ref="XFE1"), id="beyond-xfd"),
+    pytest.param(
+        corner(b'r="A1048577"'), WHY["bad_ref"].format(ref="A1048577"), id="beyond-last-row"
+    ),
+    pytest.param(
+        b'<row r="1048576">' + b"<c><v>1</v></c>" * 16_385 + b"</row>",
+        WHY["bad_ref"].format(ref="R1048576C16385"),
+        id="unplaced-past-xfd",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "reason"), BYPASSES)
 def test_each_bypass_form_is_refused(tmp_path: Path, data: bytes, reason: str) -> None:
     path = workbook(tmp_path / "r.xlsx", [("宗地", sheet_xml(data))])
     judged, refusal = preflight(path, LIMITS)
@@ -188,3 +192,162 @@ def test_a_name_with_a_line_break_matches_calamines_name(tmp_path: Path) -> None
     assert refusal is None and judged == {"宗地 ": TOO_BIG}
     assert sheet_verdict(judged, "宗地\t") == TOO_BIG
     assert sheet_key("a\r\nb") == sheet_key("a\nb") == sheet_key("a b") == "a b"
+
+
+# --------------------------------------------------------------------------- the fast scan
+
+
+def full_answer(xml: bytes, max_cells: int) -> tuple[int, int] | str:
+    """The full parse's judgment of one sheet part: its rectangle, or why it is refused."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("s.xml", xml)
+    with zipfile.ZipFile(buffer) as zf:
+        try:
+            return xlsx_guard._full_extent(zf, "s.xml", max_cells)
+        except xlsx_guard._Refused as exc:
+            return exc.reason
+
+
+def assert_fast_is_exact(xml: bytes, max_cells: int = 1_000) -> tuple[int, int] | None:
+    """The fast scan either steps aside (None) or gives the full parse's rectangle; it never
+    answers for a sheet the full parse refuses."""
+    fast = xlsx_guard._fast_extent(xml, max_cells)
+    if fast is not None:
+        assert fast == full_answer(xml, max_cells)
+    return fast
+
+
+@pytest.mark.parametrize(("data", "reason"), BYPASSES)
+def test_the_fast_scan_steps_aside_for_every_bypass_form(data: bytes, reason: str) -> None:
+    assert xlsx_guard._fast_extent(sheet_xml(data), LIMITS.max_sheet_cells) is None
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        pytest.param(sheet_xml(ROW1, prolog=b'<!DOCTYPE worksheet [<!ENTITY e "A1">]>'), id="dtd"),
+        pytest.param(sheet_xml(ROW1 + b'<!-- <c r="A1"/> -->'), id="comment"),
+        pytest.param(sheet_xml(ROW1 + b'<?pi <c r="A2"?>'), id="processing-instruction"),
+        pytest.param(sheet_xml(b'<row r="1"><x:c r="A1"/></row>'), id="prefixed-cell"),
+        pytest.param(
+            sheet_xml(b'<row r="1"><c r="A1"><is><c r="B1"/></is></c></row>'), id="nested"
+        ),
+        pytest.param(sheet_xml(b'<row r="1"><c r="A1"/><c r="B1"></c ></row>'), id="blank-end-tag"),
+        pytest.param(sheet_xml(b'<row r="01"><c r="A1"/></row>'), id="row-leading-zero"),
+        pytest.param(sheet_xml(b'<row><c r="A1"/></row>'), id="row-without-r"),
+        pytest.param(sheet_xml(b'<row r="1"><c r="A1" s=\'1\'/></row>'), id="single-quoted"),
+        pytest.param(
+            sheet_xml(ROW1).replace(b"<worksheet", b'<c r="ZZ9"/><worksheet'), id="bad-xml"
+        ),
+        pytest.param(
+            sheet_xml(ROW1).replace(b"</worksheet>", b'<c r="XFD9"/></worksheet>'),
+            id="cell-outside-sheetdata",
+        ),
+        pytest.param(
+            b'<?xml version="1.0" encoding="cp037"?>' + sheet_xml(ROW1)[len(HEAD) :], id="encoding"
+        ),
+    ],
+)
+def test_the_fast_scan_steps_aside_off_the_common_form(xml: bytes) -> None:
+    assert assert_fast_is_exact(xml) is None
+
+
+def test_the_fast_scan_takes_what_openpyxl_writes(tmp_path: Path) -> None:
+    """openpyxl's own sheet (the form of the L sample) goes the fast way, with the full
+    parse's rectangle."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["编号", "面积", None, "备注"])
+    for i in range(50):
+        sheet.append([f"H{i}", i * 1.5, None, "x" if i % 3 else None])
+    sheet["AB80"] = "far"
+    book.save(tmp_path / "w.xlsx")
+    with zipfile.ZipFile(tmp_path / "w.xlsx") as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    assert assert_fast_is_exact(xml) == (80, 28)
+
+
+_COLS = st.integers(1, 40)
+
+
+@st.composite
+def canonical_sheets(draw: st.DrawFn) -> bytes:
+    """A sheet as the writers write it: rows in order, each cell ``<c r="A1" …>`` then
+    a value, an inline string or nothing."""
+    rows = sorted(draw(st.sets(st.integers(1, 60), max_size=8)))
+    out = []
+    for row in rows:
+        cols = sorted(draw(st.sets(_COLS, max_size=5)))
+        cells = []
+        for col in cols:
+            ref = _letters(col) + str(row)
+            attrs = draw(st.sampled_from(["", ' s="1"', ' t="s"', ' s="2" t="inlineStr"']))
+            body = draw(st.sampled_from(["/>", "><v>1</v></c>", "><is><t>x</t></is></c>", "></c>"]))
+            cells.append(f'<c r="{ref}"{attrs}{body}')
+        out.append(f'<row r="{row}" spans="1:5">' + "".join(cells) + "</row>")
+    return sheet_xml("".join(out).encode())
+
+
+def _letters(col: int) -> str:
+    text = ""
+    while col:
+        col, rest = divmod(col - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+_MUTATIONS = [
+    (b'r="', b"r='"),
+    (b'r="', b'\tr="'),
+    (b' r="', b'\nr="'),
+    (b'r="', b'r = "'),
+    (b'r="A', b'r="a'),
+    (b'r="B', b'r="B0'),
+    (b'r="C', b'r="&#67;'),
+    (b'<c r="', b'<x:c r="'),
+    (b'<c r="', b"<c "),
+    (b"<v>1</v>", b'<v>1</v><c r="XFD1"/>'),
+    (b"<is>", b'<is><c r="XFD1048576"/>'),
+    (b"</c>", b"</c >"),
+    (b"</sheetData>", b'</sheetData><c r="XFD9"/>'),
+    (b"<sheetData>", b'<sheetData><!-- <c r="A1"/> -->'),
+    (b"<sheetData>", b'<sheetData><?x <c r="XFD9"/>?>'),
+    (b"<sheetData>", b'<sheetData><row r="9"><c r="Z9"/></row>'),
+    (b'<row r="', b'<row r="0'),
+    (b'<row r="', b"<row "),
+    (b"<sheetData>", b"<x:sheetData>"),
+    (b' s="1"', b' s="a>b"'),
+    (b' s="1"', b" s='1'"),
+    (b'"/>', b'" />'),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    canonical_sheets(),
+    st.lists(st.tuples(st.sampled_from(_MUTATIONS), st.integers(0, 50)), max_size=3),
+    st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=3)), max_size=2),
+    st.integers(1, 400),
+)
+def test_the_fast_scan_steps_aside_or_agrees(
+    xml: bytes,
+    mutations: list[tuple[tuple[bytes, bytes], int]],
+    splices: list[tuple[int, bytes]],
+    max_cells: int,
+) -> None:
+    """On canonical sheets, and on them mutated (the bypass spellings, nesting, prefixes,
+    comments, cells outside <sheetData>, random bytes), the fast scan either steps aside
+    or gives exactly the full parse's answer; on an unmutated sheet it answers."""
+    for (old, new), nth in mutations:
+        hits = [i for i in range(len(xml)) if xml.startswith(old, i)]
+        if hits:
+            i = hits[nth % len(hits)]
+            xml = xml[:i] + new + xml[i + len(old) :]
+    for at, blob in splices:
+        at %= len(xml) + 1
+        xml = xml[:at] + blob + xml[at:]
+    fast = assert_fast_is_exact(xml, max_cells)
+    if not mutations and not splices and max_cells >= 400:
+        assert fast is not None
