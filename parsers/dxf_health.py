@@ -821,12 +821,11 @@ _POINT = re.compile(
     rb"^[ \t]*\+?0*1[01][ \t]*\r?\n[^\n]*\n[ \t]*\+?0*2[01][ \t]*\r?$", re.MULTILINE
 )
 _NOT_ENTITIES = frozenset({b"SECTION", b"ENDSEC", b"EOF", b"TABLE", b"ENDTAB", b"VERTEX", b"SEQEND"})
-_CHUNK = 1 << 22  # bytes scanned at a time (a chunk ends at a record)
 
 
 def over_limits(data: bytes, max_entities: int, max_vertices: int) -> tuple[str, int] | None:
-    """Count the records and points of an ASCII DXF as it is scanned, and stop once
-    either goes over the profile's limit.
+    """Count the records, then the points, of an ASCII DXF as it is scanned, and stop
+    once either goes over the profile's limit.
 
     Entities are the records ezdxf would build (entities of the ENTITIES and BLOCKS
     sections, table entries, objects), without VERTEX / SEQEND (a polyline's vertices)
@@ -838,28 +837,19 @@ def over_limits(data: bytes, max_entities: int, max_vertices: int) -> tuple[str,
     -------
     tuple[str, int] or None
         The Chinese reason (the limit and what was read) and the number of entities read
-        before the stop; None within both limits. Linear time, no copy of the file.
+        before the stop; None within both limits. Linear time, nothing copied or kept.
     """
-    entities = vertices = 0
-    at, size = 0, len(data)
-    while at < size:
-        end = min(size, at + _CHUNK)
-        if end < size:  # end the chunk just before a record, so none is cut in two
-            cut = data.rfind(b"\n  0\n", at, end)
-            end = cut + 1 if cut > at else end
-            if cut <= at:  # no usual record start: any newline not inside a point
-                nl = data.find(b"\n", end)
-                end = size if nl < 0 else nl + 1
-        for match in _RECORD.finditer(data, at, end):
-            if match.group(1).upper() not in _NOT_ENTITIES:
-                entities += 1
-                if entities > max_entities:
-                    return over_entities(max_entities), max_entities
-        for _ in _POINT.finditer(data, at, end):
-            vertices += 1
-            if vertices > max_vertices:
-                return over_vertices(max_vertices), entities
-        at = end
+    entities = 0
+    for match in _RECORD.finditer(data):
+        if match.group(1).upper() not in _NOT_ENTITIES:
+            entities += 1
+            if entities > max_entities:
+                return over_entities(max_entities), max_entities
+    vertices = 0
+    for _ in _POINT.finditer(data):
+        vertices += 1
+        if vertices > max_vertices:
+            return over_vertices(max_vertices), entities
     return None
 
 

@@ -551,3 +551,57 @@ def xlsx_bomb_in_extra_sheet(out: Path) -> Case:
     )
     files[REPORT] = _add_sheet_xml(files[REPORT], "原始记录", [sheet])
     return expect(write_dir(out, model, files), seconds=60, max_rss=400 << 20)
+
+
+# =========================================================================== drawing limits
+
+
+def _dxf_limits():
+    from schemas.profile import load_profile
+
+    limits = load_profile().limits
+    return limits.max_entities, limits.max_vertices
+
+
+def _entities_dxf(body: bytes) -> bytes:
+    """A DXF of an ENTITIES section only (no handles: the fast path refuses it, so the
+    ezdxf reader's count before ezdxf is what stops it)."""
+    return b"0\nSECTION\n2\nENTITIES\n" + body + b"0\nENDSEC\n0\nEOF\n"
+
+
+@hostile("dxf-lines-over-entity-limit")
+def dxf_lines_over_entity_limit(out: Path) -> Case:
+    """The floor plan replaced by max_entities + 1 tiny LINEs (≈ 40 MB, within the byte
+    limits): DXF-001 at the drawing naming the limit, read no further (ezdxf would build
+    every entity first), the checks of that drawing skipped."""
+    model, files = clean()
+    max_entities, _ = _dxf_limits()
+    line = b"0\nLINE\n8\nL\n10\n0\n20\n0\n11\n1\n21\n1\n"
+    files[FLOOR] = _entities_dxf(line * (max_entities + 1))
+    return expect(
+        write_dir(out, model, files),
+        places=[("DXF-001", {"file": FLOOR})],
+        knock_on=_UNREAD_FLOOR,
+        seconds=60,
+    )
+
+
+@hostile("dxf-polyline-over-vertex-limit")
+def dxf_polyline_over_vertex_limit(out: Path) -> Case:
+    """The floor plan replaced by one LWPOLYLINE of max_vertices + 1 vertices (≈ 60 MB):
+    DXF-001 at the drawing naming the vertex limit, never handed to ezdxf."""
+    model, files = clean()
+    _, max_vertices = _dxf_limits()
+    count = max_vertices + 1
+    head = b"0\nLWPOLYLINE\n8\nL\n90\n%d\n70\n1\n" % count
+    files[FLOOR] = _entities_dxf(head + b"10\n0.5\n20\n0.5\n" * count)
+    return expect(
+        write_dir(out, model, files),
+        places=[("DXF-001", {"file": FLOOR})],
+        knock_on=_UNREAD_FLOOR,
+        seconds=60,
+    )
+
+
+# what a floor plan that is not read may give besides (its floors and rooms are unknown)
+_UNREAD_FLOOR = _FLOOR_KNOCK_ON | {"DXF-003"}
