@@ -75,7 +75,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -1038,10 +1038,7 @@ class Catalogue:
         conn: Connection, department: str, project_id: str, revision: int
     ) -> ProductRecord | None:
         """One product row read on ``conn`` (inside a caller's transaction)."""
-        row = conn.execute(
-            sa.select(products).where(_key(products, department, project_id, revision))
-        ).first()
-        return _product(row) if row else None
+        return _one_in(conn, products, _product, department, project_id, revision)
 
     @staticmethod
     def put_product_in(
@@ -1052,8 +1049,7 @@ class Catalogue:
         """Insert (or replace) a product row and its files on ``conn``."""
         key = (record.department, record.project_id, record.revision)
         conn.execute(product_files.delete().where(_key(product_files, *key)))
-        conn.execute(products.delete().where(_key(products, *key)))
-        conn.execute(products.insert().values(**_as_dict(record)))
+        _replace_in(conn, products, record)
         rows = [
             {
                 "department": key[0],
@@ -1070,18 +1066,10 @@ class Catalogue:
 
     @staticmethod
     def set_product_status_in(
-        conn: Connection,
-        department: str,
-        project_id: str,
-        revision: int,
-        status: ProductStatus,
+        conn: Connection, department: str, project_id: str, revision: int, status: ProductStatus
     ) -> None:
         """Change a product row's status on ``conn``."""
-        conn.execute(
-            products.update()
-            .where(_key(products, department, project_id, revision))
-            .values(status=status)
-        )
+        _set_status_in(conn, products, (department, project_id, revision), status)
 
     def product(self, department: str, project_id: str, revision: int) -> ProductRecord | None:
         """One product row, or None."""
@@ -1096,9 +1084,7 @@ class Catalogue:
         statuses: tuple[str, ...] | None = None,
     ) -> list[ProductRecord]:
         """Product rows, filtered, by department, project and revision."""
-        q = _filtered(products, department, project_id, statuses)
-        with self.reading() as conn:
-            return [_product(r) for r in conn.execute(q).all()]
+        return self._listed(products, _product, department, project_id, statuses)
 
     def product_files(self, department: str, project_id: str, revision: int) -> dict[str, str]:
         """``{relpath: sha256}`` recorded at publication (the manifest itself excluded)."""
@@ -1117,34 +1103,19 @@ class Catalogue:
         conn: Connection, department: str, project_id: str, revision: int
     ) -> AnnexRecord | None:
         """One annex row read on ``conn`` (inside a caller's transaction)."""
-        row = conn.execute(
-            sa.select(product_annexes).where(
-                _key(product_annexes, department, project_id, revision)
-            )
-        ).first()
-        return _annex(row) if row else None
+        return _one_in(conn, product_annexes, _annex, department, project_id, revision)
 
     @staticmethod
     def put_annex_in(conn: Connection, record: AnnexRecord) -> None:
         """Insert (or replace) an annex row on ``conn``."""
-        key = (record.department, record.project_id, record.revision)
-        conn.execute(product_annexes.delete().where(_key(product_annexes, *key)))
-        conn.execute(product_annexes.insert().values(**_as_dict(record)))
+        _replace_in(conn, product_annexes, record)
 
     @staticmethod
     def set_annex_status_in(
-        conn: Connection,
-        department: str,
-        project_id: str,
-        revision: int,
-        status: ProductStatus,
+        conn: Connection, department: str, project_id: str, revision: int, status: ProductStatus
     ) -> None:
         """Change an annex row's status on ``conn``."""
-        conn.execute(
-            product_annexes.update()
-            .where(_key(product_annexes, department, project_id, revision))
-            .values(status=status)
-        )
+        _set_status_in(conn, product_annexes, (department, project_id, revision), status)
 
     def annex(self, department: str, project_id: str, revision: int) -> AnnexRecord | None:
         """One annex row, or None."""
@@ -1162,9 +1133,21 @@ class Catalogue:
         read-only catalogue older than schema 3)."""
         if self.read_only and not self.has_table("product_annexes"):
             return []
-        q = _filtered(product_annexes, department, project_id, statuses)
+        return self._listed(product_annexes, _annex, department, project_id, statuses)
+
+    def _listed(
+        self,
+        table: sa.Table,
+        record: Callable[[Any], Any],
+        department: str | None,
+        project_id: str | None,
+        statuses: tuple[str, ...] | None,
+    ) -> list[Any]:
+        """``table``'s rows (products or annexes) as records, filtered, by department,
+        project and revision."""
+        q = _filtered(table, department, project_id, statuses)
         with self.reading() as conn:
-            return [_annex(r) for r in conn.execute(q).all()]
+            return [record(r) for r in conn.execute(q).all()]
 
     # --- what a revision should have, and what happened to it -----------------------------
 
@@ -1266,6 +1249,35 @@ class Catalogue:
 def _as_dict(record: Any) -> dict[str, Any]:
     """A dataclass record's fields as a dict (its columns)."""
     return {f: getattr(record, f) for f in record.__dataclass_fields__}
+
+
+def _one_in(
+    conn: Connection,
+    table: sa.Table,
+    record: Callable[[Any], Any],
+    department: str,
+    project_id: str,
+    revision: int,
+) -> Any:
+    """The row of ``table`` (products or annexes) with this key as a record, or None."""
+    row = conn.execute(
+        sa.select(table).where(_key(table, department, project_id, revision))
+    ).first()
+    return record(row) if row else None
+
+
+def _replace_in(conn: Connection, table: sa.Table, record: Any) -> None:
+    """Insert ``record`` into ``table`` (products or annexes), replacing the row of its key."""
+    key = (record.department, record.project_id, record.revision)
+    conn.execute(table.delete().where(_key(table, *key)))
+    conn.execute(table.insert().values(**_as_dict(record)))
+
+
+def _set_status_in(
+    conn: Connection, table: sa.Table, key: tuple[str, str, int], status: ProductStatus
+) -> None:
+    """Change the status of the row of ``key`` in ``table`` (products or annexes)."""
+    conn.execute(table.update().where(_key(table, *key)).values(status=status))
 
 
 def _filtered(
