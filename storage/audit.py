@@ -15,7 +15,7 @@ writable. Whatever it cannot decide is reported as ``unresolved``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -563,18 +563,55 @@ def reconcile(store: StoreLike) -> ReconcileReport:
             continue
         on_disk.add(key)
         _reconcile_product(store, path, key, report)
-    for record in store.catalogue.products(statuses=VISIBLE_STATUSES):
+    products = store.catalogue.products(statuses=VISIBLE_STATUSES)
+    _flag_missing(
+        store, products, on_disk, Catalogue.product_in, Catalogue.set_product_status_in, report
+    )
+    _reconcile_annexes(store, report)
+    return report
+
+
+def _flag_missing(
+    store: StoreLike,
+    records: list[ProductRecord] | list[AnnexRecord],
+    on_disk: set[ProductKey],
+    row_in: Callable[..., ProductRecord | AnnexRecord | None],
+    set_status_in: Callable[..., None],
+    report: ReconcileReport,
+) -> None:
+    """Flag ``missing`` each visible row (products or annexes, read on a connection by
+    ``row_in``, changed by ``set_status_in``) whose folder is not on disk."""
+    for record in records:
         key = (record.department, record.project_id, record.revision)
         if key in on_disk:
             continue
         with store.catalogue.transaction() as conn:  # re-check under the write lock
-            current = Catalogue.product_in(conn, *key)
+            current = row_in(conn, *key)
             path = store.root / record.path
             if current and current.status in VISIBLE_STATUSES and not path.exists():
-                Catalogue.set_product_status_in(conn, *key, "missing")
+                set_status_in(conn, *key, "missing")
                 report.missing_products.append(path)
-    _reconcile_annexes(store, report)
-    return report
+
+
+def _adopt_in(
+    adopt: Callable[[Connection, Path, ProductKey, Path], None],
+    conn: Connection,
+    root: Path,
+    key: ProductKey,
+    path: Path,
+    report: ReconcileReport,
+) -> bool:
+    """``adopt`` (:func:`adopt_product_in` or :func:`adopt_annex_in`) the folder at
+    ``path``; False, the refusal reported as damage, if it is not adopted."""
+    try:
+        adopt(conn, root, key, path)
+    except ForeignProduct as exc:
+        report.unresolved.append(Damage(path, "foreign", str(exc)))
+        return False
+    except StoreError as exc:
+        report.unresolved.append(Damage(path, "extra", str(exc)))
+        return False
+    return True
 
 
 def _reconcile_annexes(store: StoreLike, report: ReconcileReport) -> None:
@@ -591,27 +628,15 @@ def _reconcile_annexes(store: StoreLike, report: ReconcileReport) -> None:
             with store.catalogue.transaction() as conn:  # an annexer may be mid-commit
                 record = Catalogue.annex_in(conn, *key)
                 if record is None or record.status not in VISIBLE_STATUSES:
-                    try:
-                        adopt_annex_in(conn, store.root, key, path)
-                    except ForeignProduct as exc:
-                        report.unresolved.append(Damage(path, "foreign", str(exc)))
-                        continue
-                    except StoreError as exc:
-                        report.unresolved.append(Damage(path, "extra", str(exc)))
+                    if not _adopt_in(adopt_annex_in, conn, store.root, key, path, report):
                         continue
                     report.recovered_annexes.append(path)
         if seal_top(path):
             report.resealed.append(path)
-    for annex in store.catalogue.annexes(statuses=VISIBLE_STATUSES):
-        key = (annex.department, annex.project_id, annex.revision)
-        if key in on_disk:
-            continue
-        with store.catalogue.transaction() as conn:
-            current = Catalogue.annex_in(conn, *key)
-            path = store.root / annex.path
-            if current and current.status in VISIBLE_STATUSES and not path.exists():
-                Catalogue.set_annex_status_in(conn, *key, "missing")
-                report.missing_products.append(path)
+    annexes = store.catalogue.annexes(statuses=VISIBLE_STATUSES)
+    _flag_missing(
+        store, annexes, on_disk, Catalogue.annex_in, Catalogue.set_annex_status_in, report
+    )
 
 
 def _reconcile_package(
@@ -667,13 +692,7 @@ def _reconcile_product(
             if record is None or record.status not in VISIBLE_STATUSES:
                 if _restore_revision_in(conn, path, key):
                     report.restored_revisions.append((key[1], key[2]))
-                try:
-                    adopt_product_in(conn, store.root, key, path)
-                except ForeignProduct as exc:
-                    report.unresolved.append(Damage(path, "foreign", str(exc)))
-                    return
-                except StoreError as exc:
-                    report.unresolved.append(Damage(path, "extra", str(exc)))
+                if not _adopt_in(adopt_product_in, conn, store.root, key, path, report):
                     return
                 report.recovered_products.append(path)
     if seal_top(path):

@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from storage.audit import (
     ANNEX_SUFFIX,
@@ -155,6 +155,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = Path("store")
 CATALOGUE_NAME = "catalogue.sqlite"
+_View = TypeVar("_View", Product, Annex)
 
 RAW_CRASH_POINTS: tuple[str, ...] = (
     "raw:copied",  # copy in tmp complete, hashed and fsynced
@@ -489,25 +490,18 @@ class Store:
         _check_revision(revision)
         return self.products_dir / department / folder_name(project_id) / f"r{revision}"
 
-    def _product(self, record: ProductRecord) -> Product:
-        return Product(
-            department=record.department,
-            project_id=record.project_id,
-            revision=record.revision,
-            path=self.root / record.path,
-            manifest_sha256=record.manifest_sha256,
-            file_count=record.file_count,
-            size=record.size,
-            published_at=record.published_at,
-            status=record.status,
-        )
+    def _view(self, view: type[_View], record: ProductRecord | AnnexRecord) -> _View:
+        """A catalogue record as the store shows it: the fields of ``view`` (:class:`Product`
+        or :class:`Annex`), the path made absolute."""
+        fields = {f: getattr(record, f) for f in view.__dataclass_fields__}
+        return view(**{**fields, "path": self.root / record.path})
 
     def products(
         self, department: str | None = None, project_id: str | None = None
     ) -> list[Product]:
         """Published products (not those flagged missing), by department, project, revision."""
         records = self.catalogue.products(department, project_id, statuses=VISIBLE_STATUSES)
-        return [self._product(r) for r in records]
+        return [self._view(Product, r) for r in records]
 
     def publish(
         self,
@@ -673,23 +667,10 @@ class Store:
         product = self.product_path(department, project_id, revision)
         return product.with_name(product.name + ANNEX_SUFFIX)
 
-    def _annex(self, record: AnnexRecord) -> Annex:
-        return Annex(
-            department=record.department,
-            project_id=record.project_id,
-            revision=record.revision,
-            name=record.name,
-            path=self.root / record.path,
-            sha256=record.sha256,
-            size=record.size,
-            annexed_at=record.annexed_at,
-            status=record.status,
-        )
-
     def annexes(self, department: str | None = None, project_id: str | None = None) -> list[Annex]:
         """Annexed documents (not those flagged missing), by department, project, revision."""
         records = self.catalogue.annexes(department, project_id, statuses=VISIBLE_STATUSES)
-        return [self._annex(r) for r in records]
+        return [self._view(Annex, r) for r in records]
 
     def annex_product(
         self, department: str, project_id: str, revision: int, name: str, data: bytes
