@@ -37,6 +37,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from analysis import casework
 from cases.board import STAGE_NAMES, board, overdue
 from cases.case import Case, Refused, conclusion_of
 from cases.events import (
@@ -44,19 +45,16 @@ from cases.events import (
     CaseOpened,
     CombinedOpinionIssued,
     Event,
-    FindingRef,
     RevisionSubmitted,
     from_record,
 )
 from cases.profile import CaseRules, load_case_rules
 from engine.precheck import precheck
 from outputs.joint_opinion import DOCUMENT_NAME, render_joint_opinion
-from outputs.revisions import identity_of
 from schemas.profile import load_profile
-from storage.archive import archived_findings
 from storage.case_log import CaseLog, write_case_document
 from storage.files import ascii_key
-from storage.store import DEPARTMENTS, AnnexDiffers, Store
+from storage.store import AnnexDiffers, Store
 
 __all__ = [
     "DEFAULT_QUEUE",
@@ -162,35 +160,8 @@ def revision_facts(store: str, project_id: str, revision: int, profile: str) -> 
     LookupError
         The revision is not recorded, or its findings.json cannot be read.
     """
-    vault = Store(Path(store))
-    rev = vault.catalogue.revision(project_id, revision)
-    if rev is None:
-        raise LookupError(f"CASE-010 成果库中没有项目 {project_id} 的第 {revision} 版")
-    doc = archived_findings(vault, project_id, revision)
-    if doc is None:
-        raise LookupError(
-            f"CASE-010 无法读取项目 {project_id} 第 {revision} 版归档的 findings.json"
-        )
     tolerated = set(load_profile(profile).tolerated.codes)
-    refs = tuple(
-        FindingRef(
-            str(f.get("code")),
-            str(f.get("domain") or ""),
-            str(f.get("severity") or ""),
-            identity_of(f),
-            f.get("severity") == "error" and f.get("code") in tolerated,
-        )
-        for f in doc.get("findings") or []
-    )
-    deadline = doc.get("deadline")
-    return {
-        "package_sha256": rev.package_sha256,
-        "verdict": rev.verdict,
-        "firm": rev.firm or "",
-        "deadline": dt.date.fromisoformat(deadline) if deadline else None,
-        "deadline_basis": doc.get("deadline_basis"),
-        "findings": refs,
-    }
+    return casework.revision_facts(Store(Path(store)), project_id, revision, tolerated)
 
 
 @flow(name="open_case", log_prints=True)
@@ -310,12 +281,6 @@ def conclude_case(
     }
 
 
-def opinion_departments(case: Case) -> list[str]:
-    """The departments whose products get the combined opinion: those the case asked, and
-    the archive (the firm's copy stays the case's folder)."""
-    return [d for d in DEPARTMENTS if d in case.requested or d == "archive"]
-
-
 @task(name="annex-joint-opinion", cache_policy=NO_CACHE)
 def annex_opinion(store: str, case: Case, data: bytes) -> dict[str, Path]:
     """The combined opinion sealed beside each department's product of the case's
@@ -325,7 +290,7 @@ def annex_opinion(store: str, case: Case, data: bytes) -> dict[str, Path]:
     vault = Store(Path(store))
     done: dict[str, Path] = {}
     refused: list[str] = []
-    for dep in opinion_departments(case):
+    for dep in casework.opinion_departments(case):
         try:
             done[dep] = vault.annex_product(
                 dep, case.project_id, case.revision, DOCUMENT_NAME, data

@@ -98,6 +98,16 @@ def _actor(who: str, role: str | None, rules: CaseRules) -> Actor:
     return Actor(person, org, "firm")
 
 
+def _session(
+    who: str, role: str | None, store: Path | None, profile: str | None
+) -> tuple[CaseRules, Actor, CaseLog]:
+    """What a verb acts with: the case rules, the person acting (``--as``, ``--role``) and
+    the store's case log, each refused as the verbs refuse it."""
+    root, rules, _ = _settings(store, profile)
+    actor = _actor(who, role, rules)
+    return rules, actor, _log(root)
+
+
 def _at(value: str | None) -> dt.datetime:
     if value is None:
         return dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
@@ -144,39 +154,20 @@ def _case(log: CaseLog, case_id: str, actor: Actor, rules: CaseRules) -> Case:
     return case
 
 
-def _refs(store_root: Path, project_id: str, revision: int, profile: str) -> tuple[Any, tuple]:
-    """The catalogue's revision and its findings (as the case keeps them) from the
-    archived findings.json."""
-    from cases.events import FindingRef
-    from outputs.revisions import identity_of
+def _facts(store_root: Path, project_id: str, revision: int, profile: str) -> dict[str, Any]:
+    """What the case keeps of a stored revision (:func:`analysis.casework.revision_facts`):
+    an unrecorded revision is exit 2, an unreadable findings.json exit 1."""
+    from analysis.casework import FindingsUnreadable, RevisionNotRecorded, revision_facts
     from schemas.profile import load_profile
-    from storage.archive import archived_findings
     from storage.store import Store
 
-    store = Store(store_root)
-    rev = store.catalogue.revision(project_id, revision)
-    if rev is None:
-        _fail(f"CASE-010 成果库中没有项目 {project_id} 的第 {revision} 版")
-    doc = archived_findings(store, project_id, revision)
-    if doc is None:
-        _fail(f"CASE-010 无法读取项目 {project_id} 第 {revision} 版归档的 findings.json", 1)
     tolerated = set(load_profile(profile).tolerated.codes)
-    refs = tuple(
-        FindingRef(
-            str(f.get("code")),
-            str(f.get("domain") or ""),
-            str(f.get("severity") or ""),
-            identity_of(f),
-            f.get("severity") == "error" and f.get("code") in tolerated,
-        )
-        for f in doc.get("findings") or []
-    )
-    return (rev, doc), refs
-
-
-def _deadline(doc: dict) -> tuple[dt.date | None, str | None]:
-    raw = doc.get("deadline")
-    return (dt.date.fromisoformat(raw) if raw else None), doc.get("deadline_basis")
+    try:
+        return revision_facts(Store(store_root), project_id, revision, tolerated)
+    except RevisionNotRecorded as exc:
+        _fail(str(exc))
+    except FindingsUnreadable as exc:
+        _fail(str(exc), 1)
 
 
 # ------------------------------------------------------------------ the verbs
@@ -198,20 +189,14 @@ def open_(
 
     root, rules, profile_name = _settings(store, profile)
     actor = _actor(who, role, rules)
-    (rev, doc), refs = _refs(root, project, revision, profile_name)
-    deadline, basis = _deadline(doc)
+    facts = _facts(root, project, revision, profile_name)
     event = CaseOpened(
         case_id=case_id or project,
         actor=actor,
         at=_at(at),
         project_id=project,
         revision=revision,
-        package_sha256=rev.package_sha256,
-        verdict=rev.verdict,
-        firm=rev.firm or "",
-        deadline=deadline,
-        deadline_basis=basis,
-        findings=refs,
+        **facts,
     )
     case = _record(_log(root), event, rules)
     for item in case.open_items:
@@ -234,20 +219,14 @@ def revise(
     root, rules, profile_name = _settings(store, profile)
     actor, log = _actor(who, role, rules), _log(root)
     case = _case(log, case_id, actor, rules)
-    (rev, doc), refs = _refs(root, case.project_id, revision, profile_name)
-    deadline, basis = _deadline(doc)
-    event = RevisionSubmitted(
-        case_id=case_id, actor=actor, at=_at(at), revision=revision,
-        package_sha256=rev.package_sha256, verdict=rev.verdict, deadline=deadline,
-        deadline_basis=basis, findings=refs,
-    )  # fmt: skip
+    facts = _facts(root, case.project_id, revision, profile_name)
+    facts.pop("firm")
+    event = RevisionSubmitted(case_id=case_id, actor=actor, at=_at(at), revision=revision, **facts)
     _record(log, event, rules)
 
 
 def _simple(case_id: str, who: str, role: str | None, store: Path | None, profile: str | None, build) -> None:  # type: ignore[no-untyped-def]
-    root, rules, _ = _settings(store, profile)
-    actor = _actor(who, role, rules)
-    log = _log(root)
+    rules, actor, log = _session(who, role, store, profile)
     _record(log, build(actor, rules), rules)
 
 
@@ -336,8 +315,7 @@ def exception(
     """认可例外：本部门测绘成果中的一个问题，按问题标识带到以后各版。"""
     from cases.events import ExceptionAccepted
 
-    root, rules, _ = _settings(store, profile)
-    actor, log = _actor(who, role, rules), _log(root)
+    rules, actor, log = _session(who, role, store, profile)
     case = log.case(case_id)
     if case is None:
         _fail(f"CASE-003 案件 {case_id} 尚未受理")
@@ -363,8 +341,7 @@ def conclude(case_id: CaseArg, who: AsOpt, number: Annotated[str, typer.Option("
     from cases.case import conclusion_of
     from cases.events import CombinedOpinionIssued
 
-    root, rules, _ = _settings(store, profile)
-    actor, log = _actor(who, role, rules), _log(root)
+    rules, actor, log = _session(who, role, store, profile)
     case = log.case(case_id)
     conclusion = conclusion_of(case) if case is not None else "通过"
     case = _record(log, CombinedOpinionIssued(case_id=case_id, actor=actor, at=_at(at), number=number, conclusion=conclusion), rules)  # type: ignore[arg-type]
@@ -418,9 +395,8 @@ def show(case_id: CaseArg, who: AsOpt, role: RoleOpt = None, today: TodayOpt = N
     """案件详情：各环节时钟、部门意见、容缺事项、认可的例外、暂停记录。"""
     from cases.board import findings_view, stage_clocks
 
-    root, rules, _ = _settings(store, profile)
-    actor = _actor(who, role, rules)
-    case = _case(_log(root), case_id, actor, rules)
+    rules, actor, log = _session(who, role, store, profile)
+    case = _case(log, case_id, actor, rules)
     day = _today(today)
     flags = ("［绿色通道］" if case.green else "") + ("［暂停中，等待补正］" if case.paused else "")
     typer.echo(f"案件 {case.case_id}：项目 {case.project_id} 第 {case.revision} 版，测绘单位 {case.firm}，环节：{_stage_name(case.stage)}{flags}")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException
 
 from cases.case import Case
-from cases.events import Actor, FindingRef
+from cases.events import Actor
 from cases.profile import CaseRules, load_case_rules
 from interfaces.web.deps import Auth
 from storage.case_log import CaseLog
@@ -99,38 +99,18 @@ def own_project(svc, auth: Auth, project_id: str) -> None:
 
 
 def revision_facts(svc, project_id: str, revision: int) -> dict[str, Any]:
-    """What a case keeps of a stored revision (as ``duoce case open`` reads it)."""
-    from outputs.revisions import identity_of
-    from storage.archive import archived_findings
+    """What a case keeps of a stored revision (:func:`analysis.casework.revision_facts`,
+    as ``duoce case open`` reads it): 404 for an unrecorded revision, 409 for an
+    unreadable findings.json."""
+    from analysis import casework
 
-    rev = svc.store.catalogue.revision(project_id, revision)
-    if rev is None:
-        raise HTTPException(404, f"CASE-010 成果库中没有项目 {project_id} 的第 {revision} 版")
-    doc = archived_findings(svc.store, project_id, revision)
-    if doc is None:
-        raise HTTPException(
-            409, f"CASE-010 无法读取项目 {project_id} 第 {revision} 版的 findings.json"
-        )
     tolerated = set(svc.profile.tolerated.codes)
-    refs = tuple(
-        FindingRef(
-            str(f.get("code")),
-            str(f.get("domain") or ""),
-            str(f.get("severity") or ""),
-            identity_of(f),
-            f.get("severity") == "error" and f.get("code") in tolerated,
-        )
-        for f in doc.get("findings") or []
-    )
-    deadline = doc.get("deadline")
-    return {
-        "package_sha256": rev.package_sha256,
-        "verdict": rev.verdict,
-        "firm": rev.firm or "",
-        "deadline": dt.date.fromisoformat(deadline) if deadline else None,
-        "deadline_basis": doc.get("deadline_basis"),
-        "findings": refs,
-    }
+    try:
+        return casework.revision_facts(svc.store, project_id, revision, tolerated)
+    except casework.RevisionNotRecorded as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except casework.FindingsUnreadable as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 def revision_history(svc, project_id: str) -> list[dict[str, Any]]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from storage.accounts import Accounts
 
@@ -120,20 +122,11 @@ def run_submit(
     ``submit_package`` flow called here (Prefect runs it on a temporary server)."""
     from flows.pipeline import submit_package
 
-    accounts = Accounts(db_url)
-    try:
-        accounts.set_run(run_id, "checking")
+    def submit() -> dict[str, Any]:
         outcome = submit_package(package, store=store_root, profile=profile_ref)
-        accounts.set_run(
-            run_id, "done", revision=outcome.revision, verdict=outcome.result.verdict.verdict
-        )
-        return "done"
-    except Exception:
-        log.exception("submission run %s failed", run_id)
-        accounts.set_run(run_id, "failed", detail=traceback.format_exc(limit=5))
-        return "failed"
-    finally:
-        accounts.dispose()
+        return {"revision": outcome.revision, "verdict": outcome.result.verdict.verdict}
+
+    return _tracked_run(db_url, run_id, "submission run", submit)
 
 
 def run_rerun(db_url: str, store_root: str, profile_ref: str, run_id: str, out: str) -> str:
@@ -145,19 +138,29 @@ def run_rerun(db_url: str, store_root: str, profile_ref: str, run_id: str, out: 
     from schemas.profile import load_profile
     from storage.store import Store
 
-    accounts = Accounts(db_url)
-    try:
-        accounts.set_run(run_id, "checking")
+    def run() -> dict[str, Any]:
         rows = rerun(Store(store_root), load_profile(profile_ref), include_unchanged=True)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(
             json.dumps([r.as_dict() for r in rows], ensure_ascii=False), encoding="utf-8"
         )
         changed = sum(r.changed for r in rows)
-        accounts.set_run(run_id, "done", detail=f"重查 {len(rows)} 个版本，结论变化 {changed} 个")
+        return {"detail": f"重查 {len(rows)} 个版本，结论变化 {changed} 个"}
+
+    return _tracked_run(db_url, run_id, "rerun", run)
+
+
+def _tracked_run(db_url: str, run_id: str, label: str, work: Callable[[], dict[str, Any]]) -> str:
+    """Do ``work`` as the service's run ``run_id``: state ``checking``, then ``done`` with
+    what ``work`` returns (keywords of :meth:`Accounts.set_run`), or ``failed`` with the
+    traceback kept for the log. Returns the final state."""
+    accounts = Accounts(db_url)
+    try:
+        accounts.set_run(run_id, "checking")
+        accounts.set_run(run_id, "done", **work())
         return "done"
     except Exception:
-        log.exception("rerun %s failed", run_id)
+        log.exception("%s %s failed", label, run_id)
         accounts.set_run(run_id, "failed", detail=traceback.format_exc(limit=5))
         return "failed"
     finally:
@@ -213,6 +216,7 @@ def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
     """The combined opinion (联合验收意见书) of a concluded case, rendered from the case and
     its revision's stored package checked again, written into the case's folder (the
     firm's copy) and annexed to each asked department's product and the archive's."""
+    from analysis.casework import opinion_departments
     from cases.profile import load_case_rules
     from engine.precheck import precheck
     from outputs.joint_opinion import DOCUMENT_NAME, render_joint_opinion
@@ -244,11 +248,3 @@ def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
     except Exception:
         log.exception("joint opinion of %s failed", case_id)
         return "failed"
-
-
-def opinion_departments(case) -> list[str]:
-    """The departments whose products get the combined opinion: those the case asked, and
-    the archive (``flows.case.opinion_departments``, here without importing Prefect)."""
-    from storage.store import DEPARTMENTS
-
-    return [d for d in DEPARTMENTS if d in case.requested or d == "archive"]
