@@ -3,7 +3,6 @@ refusals with exit 2 and a code, the board's working days counted by hand."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 
 from interfaces.case_cli import case_app
 from storage.store import Store
+from tests.cases.stored import store_revision
 
 PROJECT = "LC-KFQ-2022-0137"
 FIRM = "鲁测公司"
@@ -35,19 +35,10 @@ REGISTRY, ARCHIVE = "钱登记@registration", "孙档案@archive"
 
 
 def submit(store: Store, n: int, verdict: str, findings: list[dict], deadline: str | None) -> None:
-    sub = store.catalogue.record_submission(
-        PROJECT, f"{n:x}" * 64, "1.0.0", "liaocheng", verdict, {"error": 1}, FIRM,
-        "2026-09-18T09:00:00+08:00",
+    store_revision(
+        store, n, verdict, findings, deadline,
+        counts={"error": 1}, submitted_at="2026-09-18T09:00:00+08:00",
     )  # fmt: skip
-    doc = {"verdict": verdict, "findings": findings}
-    if deadline:
-        doc |= {"deadline": deadline, "deadline_basis": "statutory"}
-    store.publish(
-        "archive",
-        PROJECT,
-        sub.revision,
-        lambda folder: (folder / "findings.json").write_text(json.dumps(doc), encoding="utf-8"),
-    )
 
 
 @pytest.fixture

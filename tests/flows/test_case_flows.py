@@ -5,7 +5,6 @@ the board as artifacts; the 绿色通道's work queue chosen and honoured by the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from flows.case import (
 )
 from storage.case_log import CaseLog
 from storage.store import Store
+from tests.cases.stored import store_revision
 
 PROJECT, FIRM = "LC-KFQ-2022-0137", "鲁测公司"
 CAD013 = {
@@ -35,19 +35,10 @@ CAD013 = {
 
 def submit(store: Store, n: int, verdict: str, findings: list[dict], deadline: str | None) -> None:
     """A revision in the catalogue with its archived findings.json (no package checked)."""
-    sub = store.catalogue.record_submission(
-        PROJECT, f"{n:x}" * 64, "1.0.0", "liaocheng", verdict, {"error": len(findings)}, FIRM,
-        "2026-09-14T09:00:00+08:00",
+    store_revision(
+        store, n, verdict, findings, deadline,
+        counts={"error": len(findings)}, submitted_at="2026-09-14T09:00:00+08:00",
     )  # fmt: skip
-    doc = {"verdict": verdict, "findings": findings}
-    if deadline:
-        doc |= {"deadline": deadline, "deadline_basis": "statutory"}
-    store.publish(
-        "archive",
-        PROJECT,
-        sub.revision,
-        lambda folder: (folder / "findings.json").write_text(json.dumps(doc), encoding="utf-8"),
-    )
 
 
 def event(kind: str, who: str, at: str, **payload) -> dict:
