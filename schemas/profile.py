@@ -233,9 +233,11 @@ class Limits(_Model):
     max_ratio: float = 200.0  # PKG-007: compression ratio
     max_member_bytes: int = 1_000_000_000  # PKG-007: one file, unpacked
     max_sheet_cells: int = 2_000_000  # PKG-008: the rectangle calamine allocates (worst check 1.6 GB)
-    max_entities: int = 1_000_000  # drawing entities of one DXF (enforced by the DXF reader)
-    max_vertices: int = 4_000_000  # polyline vertices of one DXF (enforced by the DXF reader)
-    max_label_chars: int = 1_000  # DXF-015: a drawing label (TEXT / MTEXT / attribute) longer is refused
+    # DXF-001 beyond either: records ezdxf would build (entities, blocks, tables, objects) and
+    # points (group codes 10/20, 11/21) of one DXF; ezdxf holds 4 M points in ~1.9 GB
+    max_entities: int = 500_000
+    max_vertices: int = 2_000_000
+    max_label_chars: int = 1_000  # DXF-005: a drawing label (TEXT, MTEXT, attribute) longer is refused
     max_path_bytes: int = 1_000  # PKG-006: a path in the package, UTF-8 bytes (the store adds its own)
     max_name_bytes: int = 255  # PKG-006: one file or folder name (bytes of UTF-8, NAME_MAX)
     max_findings_per_code: int = 200  # beyond, one summary finding says how many more

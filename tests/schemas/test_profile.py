@@ -70,8 +70,8 @@ class _Limits(BaseModel):
     max_ratio: float = 200.0
     max_member_bytes: int = 1_000_000_000
     max_sheet_cells: int = 2_000_000
-    max_entities: int = 1_000_000
-    max_vertices: int = 4_000_000
+    max_entities: int = 500_000
+    max_vertices: int = 2_000_000
     max_label_chars: int = 1_000
     max_path_bytes: int = 1_000
     max_name_bytes: int = 255
