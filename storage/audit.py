@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -52,6 +52,7 @@ from storage.files import (
 
 DamageKind = Literal["missing", "changed", "extra", "unreadable", "incomplete", "foreign"]
 ProductKey = tuple[str, str, int]  # department, project_id, revision
+_Record = TypeVar("_Record", ProductRecord, AnnexRecord)
 
 _PREFIX_DIR = re.compile(r"[0-9a-f]{2}")
 _PACKAGE_NAME = re.compile(r"([0-9a-f]{64})(\.zip)?")
@@ -748,21 +749,16 @@ def _verify_with_catalogue(store: StoreLike, catalogue: Catalogue, report: Verif
 
     revisions = {(r.project_id, r.revision): r for r in catalogue.revisions()}
     records = {(r.department, r.project_id, r.revision): r for r in catalogue.products()}
-    on_disk: set[ProductKey] = set()
-    for path, key in scan_products(store.products_dir):
-        if key is None:
-            report.append(Damage(path, "extra", "不是成果目录（或其 PROVENANCE.json 与位置不符）"))
-            continue
-        on_disk.add(key)
-        report.products += 1
-        if key in records:
-            revision = revisions.get(key[1:])
-            report += _verify_product(catalogue, path, records[key], revision, report)
-        else:
-            report.append(Damage(path, "extra", "成果不在目录库中（可运行 reconcile）"))
-    for key, record in records.items():
-        if key not in on_disk:
-            report.append(Damage(store.root / record.path, "missing", "成果目录不在"))
+    on_disk, report.products = _verify_folders(
+        store,
+        scan_products(store.products_dir),
+        records,
+        "成果",
+        lambda path, key, record: _verify_product(
+            catalogue, path, record, revisions.get(key[1:]), report
+        ),
+        report,
+    )
     _verify_annexes(store, catalogue, revisions, report)
 
     report.revisions = len(revisions)
@@ -794,21 +790,46 @@ def _verify_annexes(
 ) -> None:
     """Every annex folder against its record (its document, manifest and provenance)."""
     records = {(a.department, a.project_id, a.revision): a for a in catalogue.annexes()}
+    _, report.annexes = _verify_folders(
+        store,
+        scan_annexes(store.products_dir),
+        records,
+        "附件",
+        lambda path, key, record: _verify_annex(path, record, revisions.get(key[1:]), report),
+        report,
+    )
+
+
+def _verify_folders(
+    store: StoreLike,
+    folders: Iterator[tuple[Path, ProductKey | None]],
+    records: dict[ProductKey, _Record],
+    noun: str,
+    verify: Callable[[Path, ProductKey, _Record], list[Damage]],
+    report: VerifyReport,
+) -> tuple[set[ProductKey], int]:
+    """Each folder found (products or annexes, ``noun`` in the damage) verified against
+    its record by ``verify``, then each record whose folder is gone; the keys on disk and
+    how many folders were checked."""
     on_disk: set[ProductKey] = set()
-    for path, key in scan_annexes(store.products_dir):
+    checked = 0
+    for path, key in folders:
         if key is None:
-            report.append(Damage(path, "extra", "不是附件目录（或其 PROVENANCE.json 与位置不符）"))
+            report.append(
+                Damage(path, "extra", f"不是{noun}目录（或其 PROVENANCE.json 与位置不符）")
+            )
             continue
         on_disk.add(key)
-        report.annexes += 1
+        checked += 1
         record = records.get(key)
         if record is None:
-            report.append(Damage(path, "extra", "附件不在目录库中（可运行 reconcile）"))
+            report.append(Damage(path, "extra", f"{noun}不在目录库中（可运行 reconcile）"))
             continue
-        report += _verify_annex(path, record, revisions.get(key[1:]), report)
+        report += verify(path, key, record)
     for key, record in records.items():
         if key not in on_disk:
-            report.append(Damage(store.root / record.path, "missing", "附件目录不在"))
+            report.append(Damage(store.root / record.path, "missing", f"{noun}目录不在"))
+    return on_disk, checked
 
 
 def _verify_annex(
