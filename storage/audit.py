@@ -53,6 +53,7 @@ from storage.files import (
 DamageKind = Literal["missing", "changed", "extra", "unreadable", "incomplete", "foreign"]
 ProductKey = tuple[str, str, int]  # department, project_id, revision
 _Record = TypeVar("_Record", ProductRecord, AnnexRecord)
+_Contents = TypeVar("_Contents")
 
 _PREFIX_DIR = re.compile(r"[0-9a-f]{2}")
 _PACKAGE_NAME = re.compile(r"([0-9a-f]{64})(\.zip)?")
@@ -259,20 +260,43 @@ def adopt_product_in(conn: Connection, root: Path, key: ProductKey, folder: Path
     StoreError
         If the folder is not a complete product, or not this revision's.
     """
+    (files, manifest_sha256), provenance_sha256 = _adoptable(
+        conn, key, folder, "product", complete_product
+    )
+    put_product_row_in(
+        conn, root, key, folder, files, manifest_sha256, "recovered", provenance_sha256
+    )
+
+
+def _adoptable(
+    conn: Connection,
+    key: ProductKey,
+    folder: Path,
+    noun: str,
+    complete: Callable[[Path], _Contents],
+) -> tuple[_Contents, str]:
+    """What ``complete`` reads of a folder found without its row (:func:`complete_product`
+    or :func:`complete_annex`, its ``noun``) and its provenance's sha256, once the folder
+    is known to be complete and this revision's, on ``conn``.
+
+    Raises
+    ------
+    StoreError
+        If the revision is not recorded or the folder is not complete;
+        :class:`ForeignProduct` if its provenance names another revision's package.
+    """
     package_sha256 = Catalogue.revision_package_in(conn, key[1], key[2])
     if package_sha256 is None:
         raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
     try:
-        files, manifest_sha256 = complete_product(folder)
+        contents = complete(folder)
     except (ValueError, OSError) as exc:
-        raise StoreError(f"{folder} is not a complete product: {exc}") from exc
+        raise StoreError(f"{folder} is not a complete {noun}: {exc}") from exc
     try:
         provenance_sha256 = check_provenance(folder, key, package_sha256)
     except (ValueError, OSError) as exc:
-        raise ForeignProduct(f"{folder} is not this revision's product: {exc}") from exc
-    put_product_row_in(
-        conn, root, key, folder, files, manifest_sha256, "recovered", provenance_sha256
-    )
+        raise ForeignProduct(f"{folder} is not this revision's {noun}: {exc}") from exc
+    return contents, provenance_sha256
 
 
 class ForeignProduct(StoreError):
@@ -451,17 +475,9 @@ def adopt_annex_in(conn: Connection, root: Path, key: ProductKey, folder: Path) 
         If it is not a complete annex; :class:`ForeignProduct` if its provenance names
         another revision's package.
     """
-    package_sha256 = Catalogue.revision_package_in(conn, key[1], key[2])
-    if package_sha256 is None:
-        raise StoreError(f"{folder}: {key[1]} has no revision {key[2]} recorded")
-    try:
-        name, digest, size, manifest_sha256 = complete_annex(folder)
-    except (ValueError, OSError) as exc:
-        raise StoreError(f"{folder} is not a complete annex: {exc}") from exc
-    try:
-        provenance_sha256 = check_provenance(folder, key, package_sha256)
-    except (ValueError, OSError) as exc:
-        raise ForeignProduct(f"{folder} is not this revision's annex: {exc}") from exc
+    (name, digest, size, manifest_sha256), provenance_sha256 = _adoptable(
+        conn, key, folder, "annex", complete_annex
+    )
     put_annex_row_in(
         conn, root, key, folder, name, digest, size, manifest_sha256, provenance_sha256,
         "recovered",
