@@ -7,7 +7,7 @@ submit    ``flows/pipeline.py:submit_package``     提交: store, check, publish
 rerun     ``flows/rerun.py:rerun_archive``         重查: check the archive again
 daily     ``flows/case.py:flag_overdue``           每日: flag overdue case stages and 容缺 items,
                                                    the board as artifacts (08:00 Asia/Shanghai)
-bulk      ``flows/bulk.py:check_packages``         批量预检: many packages, one task each
+bulk      ``flows/bulk.py:check_packages``         批量预检: many packages, a batch per task
 ========  =======================================  ==========================================
 
 Served (no argument): the process registers them with the Prefect server of
@@ -25,7 +25,7 @@ environment) and exits; then on each machine ::
 runs the flow runs, each in its own process. ``prefect deploy --all`` registers the same
 flows from ``prefect.yaml`` instead (by file path, from ``$DUOCE_CHECKOUT``).
 
-Reruns and bulk checks fan out one task per package (:mod:`flows.bulk`): on a Dask
+Reruns and bulk checks fan out a batch of packages per task (:mod:`flows.bulk`): on a Dask
 cluster with ``DUOCE_BACKEND=dask`` (the scheduler at ``DUOCE_DASK_ADDRESS``, else a
 ``LocalCluster`` of processes per flow run), else on the flow's threads. The pool's queues
 (:func:`ensure_work_queues`): ``green`` (priority 1: the 绿色通道 cases' submissions, see
@@ -102,7 +102,7 @@ def deployments(pool: str | None = None) -> list[Any]:
             "work_queue_name": queue,
             "entrypoint_type": EntrypointType.MODULE_PATH,
         }
-        if fan_out:  # a rerun or bulk check: one task per package on Dask
+        if fan_out:  # a rerun or bulk check: batches of packages on Dask
             out["job_variables"] = {"env": {"DUOCE_BACKEND": "dask"}}
         return out
 
