@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -193,7 +195,9 @@ class Checker:
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="duoce-check")
             else:  # spawn: never fork a process that runs an event loop and threads
                 ctx = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=ctx, initializer=_exit_on_sigterm
+                )
         return self._executor
 
     def submit(self, org_id: str, upload_id: str) -> Future:
@@ -206,10 +210,36 @@ class Checker:
         """Run ``fn(*args)`` (a module-level function of this module) in the pool."""
         return self._pool().submit(fn, *args)
 
-    def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+    def shutdown(self, grace: float = 10.0) -> None:
+        """Cancel what has not started and end the pool's processes: each is asked to stop
+        (SIGTERM, which it turns into a normal exit, so that a temporary Prefect server a
+        submission started in it is stopped too) and killed after ``grace`` seconds. A pool
+        left to wind down by itself outlived the service (seen: an idle process and its
+        Prefect server orphaned after the web process ended)."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+        deadline = time.monotonic() + grace
+        for proc in processes:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
+
+
+def _exit_on_sigterm() -> None:
+    """Pool process initializer: SIGTERM ends the process as ``sys.exit`` does (atexit
+    handlers run: Prefect stops the temporary server it started for a flow run here)."""
+
+    def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def run_joint_opinion(store_root: str, profile_ref: str, case_id: str) -> str:
