@@ -15,13 +15,12 @@ defaults.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.profile import PROFILES_DIR
+from schemas.profile import profile_data
 
 __all__ = ["DEFAULT_LIMITS", "STAGES", "CaseRules", "case_rules", "load_case_rules"]
 
@@ -126,22 +125,6 @@ def case_rules(data: Mapping[str, Any]) -> CaseRules:
     return rules
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _read(name_or_path: str | Path) -> dict[str, Any]:
-    p = Path(name_or_path)
-    if p.suffix != ".toml":
-        p = PROFILES_DIR / f"{name_or_path}.toml"
-    data = tomllib.loads(p.read_text(encoding="utf-8"))
-    base = data.pop("base", None)
-    return _merge(_read(base), data) if base else data
-
-
 def load_case_rules(name_or_path: str | Path = "liaocheng") -> CaseRules:
     """The ``[case]`` rules of a bundled profile (by name) or a profile file (by path)."""
-    return case_rules(_read(name_or_path))
+    return case_rules(profile_data(name_or_path))

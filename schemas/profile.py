@@ -296,17 +296,18 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _read(name_or_path: str | Path) -> dict:
+def profile_data(name_or_path: str | Path) -> dict:
+    """A profile's TOML as a dict, its ``base`` merged in (by name: a bundled profile)."""
     p = Path(name_or_path)
     if p.suffix != ".toml":
         p = PROFILES_DIR / f"{name_or_path}.toml"
     data = tomllib.loads(p.read_text(encoding="utf-8"))
     base = data.pop("base", None)
-    return _merge(_read(base), data) if base else data
+    return _merge(profile_data(base), data) if base else data
 
 
 def load_profile(name_or_path: str | Path = "liaocheng") -> Profile:
     """Load a bundled profile by name or a profile file by path."""
-    data = _read(name_or_path)
+    data = profile_data(name_or_path)
     data["counties"] = {str(k): v for k, v in data.get("counties", {}).items()}
     return Profile.model_validate(data)

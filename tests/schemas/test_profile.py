@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticError
 
-from schemas.profile import Limits, Profile, ProfileError, Tolerances, _read, load_profile
+from schemas.profile import Limits, Profile, ProfileError, Tolerances, load_profile, profile_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "tests" / "profiles"
@@ -102,7 +102,7 @@ class _Profile(BaseModel):
 
 
 def _data(name="liaocheng") -> dict:
-    data = _read(name)
+    data = profile_data(name)
     data["counties"] = {str(k): v for k, v in data.get("counties", {}).items()}
     return data
 
