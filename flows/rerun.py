@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +95,12 @@ def rerun_archive(
         ]
         done = [outcome for future in futures for outcome in future.result()]
     rows = [RerunRow.from_dict(row) for outcome in done for row in outcome["rows"]]
-    show_rerun(rows, checked_with, len(packages))
+    cost = RerunCost(
+        check_cpu_s=sum(float(o.get("check_cpu_s") or 0.0) for o in done),
+        task_cpu_s=sum(float(o.get("task_cpu_s") or 0.0) for o in done),
+        tasks=len(futures),
+    )
+    show_rerun(rows, checked_with, len(packages), cost)
     return in_order(rows, include_unchanged)
 
 
@@ -110,8 +117,33 @@ def rerun_batch_task(
     return rerun_stored_batch(store, packages, profile)
 
 
-def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
-    """Step 3: two artifacts of the flow run, a markdown summary and the table of changes."""
+@dataclass(frozen=True)
+class RerunCost:
+    """What the checks of a rerun cost, summed over its tasks (each task's own thread):
+    ``check_cpu_s`` the checks alone, ``task_cpu_s`` the tasks' bodies (opening the store
+    and the profile too); ``tasks`` how many tasks ran. What the whole run cost beyond
+    ``check_cpu_s`` is orchestration (Prefect, Dask)."""
+
+    check_cpu_s: float
+    task_cpu_s: float
+    tasks: int
+
+    def text(self, packages: int) -> str:
+        each = self.check_cpu_s / packages if packages else 0.0
+        return (
+            f"检查耗时：CPU 合计 {self.check_cpu_s:.1f} s（每个成果包 {each:.3f} s），"
+            f"任务 {self.tasks} 个共 {self.task_cpu_s:.1f} s"
+        )
+
+
+CPU_PATTERN = re.compile(r"CPU 合计 ([0-9.]+) s")  # what RerunCost.text writes, read back
+
+
+def show_rerun(
+    rows: list[RerunRow], profile: str, packages: int, cost: RerunCost | None = None
+) -> None:
+    """Step 3: two artifacts of the flow run, a markdown summary (with what the checks
+    cost, when known) and the table of changes."""
     status = Counter(r.status for r in rows)
     changes = in_order(rows, include_unchanged=False)
     lines = [
@@ -120,6 +152,8 @@ def show_rerun(rows: list[RerunRow], profile: str, packages: int) -> None:
         f"重查版本 {len(rows)} 个（成果包 {packages} 个）：结论变化 {status['changed']} · "
         f"未变 {status['unchanged']} · 损坏 {status['damaged']} · 检查失败 {status['failed']}",
     ]
+    if cost is not None:
+        lines += ["", cost.text(packages)]
     if changes:
         lines += [
             "",

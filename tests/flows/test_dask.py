@@ -58,7 +58,9 @@ def relaxed(tmp_path) -> Path:
 
 
 def test_rerun_on_two_dask_processes_equals_the_in_process_rerun(archive, relaxed):
-    from flows.rerun import rerun_archive
+    from prefect.artifacts import Artifact
+
+    from flows.rerun import CPU_PATTERN, rerun_archive
     from storage.store import Store
 
     for profile, per_task in (("liaocheng", None), (str(relaxed), 2)):  # 5 tasks; 3 batches
@@ -73,6 +75,11 @@ def test_rerun_on_two_dask_processes_equals_the_in_process_rerun(archive, relaxe
         )
         assert [r.as_dict() for r in on_dask] == [r.as_dict() for r in expected]
         assert len(on_dask) == 5
+        if profile == "liaocheng":  # the summary says what the checks cost, summed over tasks
+            summary = str(Artifact.get("rerun-summary-liaocheng").data)
+            checked = float(CPU_PATTERN.search(summary).group(1))
+            assert 0 < checked < 60, summary
+            assert "每个成果包" in summary and "任务 5 个" in summary, summary
     verdicts = {(r.old_verdict, r.new_verdict, r.status) for r in on_dask}
     assert ("rejected", "accepted", "changed") in verdicts  # PLN-007 off under relaxed
     assert not any((archive / "tmp").iterdir())
