@@ -98,8 +98,9 @@ def outlines(drawing: Drawing, layer: str, tolerance: float) -> Assembly:
 
 
 def loose_count(drawing: Drawing, layer: str, tolerance: float) -> int:
-    """How many pieces of ``layer`` close no ring (the shapes DXF-004 reports)."""
-    if not len(drawing.shapes):
+    """How many pieces of ``layer`` close no ring (the shapes DXF-004 reports): none when
+    the layer has no open piece (nearly always; nothing is assembled then)."""
+    if not len(drawing.shapes) or not open_pieces(drawing.shapes, layer).any():
         return 0
     return len(outlines(drawing, layer, tolerance).loose)
 
