@@ -227,13 +227,14 @@ def count_decimals(s: pd.Series) -> pd.Series:
 
 def _decimals(text: pd.Series) -> pd.Series:
     """Decimals as written (``\\.(\\d+)$`` after full-width folding, trailing zeros
-    ignored; 0 where there are none), in one list pass."""
+    ignored; 0 where there are none), in one list pass. Only text with a non-ASCII
+    character is folded (every character :data:`_FULLWIDTH` folds is one)."""
     out = []
     for t in text.tolist():
         if not isinstance(t, str):
             out.append(0)
             continue
-        _, dot, frac = t.translate(_FULLWIDTH).rpartition(".")
+        _, dot, frac = (t if t.isascii() else t.translate(_FULLWIDTH)).rpartition(".")
         out.append(len(frac.rstrip("0")) if dot and frac.isdecimal() else 0)
     return pd.Series(out, index=text.index, dtype=int)
 
