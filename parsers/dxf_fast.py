@@ -251,10 +251,10 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
         for v in scan.xdata[mask]
     ]
     cols = {
-        "handle": list(handles[mask]),
-        "layer": list(layers[mask]),
-        "dxftype": [t.decode() for t in scan.types[mask]],
-        "closed": list(closed),
+        "handle": handles[mask].tolist(),
+        "layer": layers[mask].tolist(),
+        "dxftype": _type_names(scan.types[mask]),
+        "closed": closed,
         "xdata": xdata,
     }
     return frame(cols, SHAPE_COLUMNS, lines)
@@ -262,10 +262,11 @@ def _shapes(scan, handles, layers, geoms, mask, decode: Decoder):
 
 def _points(scan, handles, layers, geoms, mask):
     types = scan.types[mask]
+    type_names = _type_names(types)
     cols = {
-        "handle": list(handles[mask]),
-        "layer": list(layers[mask]),
-        "dxftype": [t.decode() for t in types],
+        "handle": handles[mask].tolist(),
+        "layer": layers[mask].tolist(),
+        "dxftype": type_names,
     }
     if geoms is None:  # as written (a circle's centre too: no OCS)
         xy = scan.anchors[mask]
@@ -296,11 +297,18 @@ def _texts(scan, handles, layers, geoms, mask, decode: Decoder):
         xy = shapely.get_coordinates(g) if len(g) else np.empty((0, 2))
     types = scan.types[mask]
     raw = [decode.raw(v) for v in scan.texts[mask]]
-    texts = [label_text(t.decode(), r) for t, r in zip(types, raw, strict=True)]
+    type_names = _type_names(types)
+    texts = [label_text(t, r) for t, r in zip(type_names, raw, strict=True)]
     cols = {
-        "handle": list(handles[mask]),
-        "layer": list(layers[mask]),
-        "dxftype": [t.decode() for t in types],
+        "handle": handles[mask].tolist(),
+        "layer": layers[mask].tolist(),
+        "dxftype": type_names,
         "text": texts,
     }
     return frame(cols, TEXT_COLUMNS, shapely.points(xy) if len(xy) else np.empty(0, object))
+
+
+def _type_names(types: np.ndarray) -> list[str]:
+    """The entity type names as text: each distinct name decoded once (they repeat)."""
+    names = {t: t.decode() for t in set(types.tolist())}
+    return [names[t] for t in types.tolist()]
