@@ -229,6 +229,14 @@ def build_archive(args: argparse.Namespace, tmp: Path, store: Path) -> None:
     )
     if args.database_url:
         os.environ["DUOCE_DATABASE_URL"] = args.database_url
+        from storage.store import Store
+
+        if Store(tmp / "store-pg").revisions():  # one database holds one store's catalogue
+            del os.environ["DUOCE_DATABASE_URL"]
+            print(
+                "PostgreSQL+PostGIS: skipped, the database already holds a catalogue (give an empty one)"
+            )
+            return
         try:
             pg, wall, cpu = timed(lambda: store_archive(packages, tmp / "store-pg"))
         except TypeError as exc:  # pragma: no cover - until the store takes a database
