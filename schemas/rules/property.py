@@ -483,17 +483,48 @@ def _key(zh: pd.Series, sjc: pd.Series | None, hh: pd.Series | None) -> pd.Serie
     One list pass (pandas string concatenation was a tenth of the property rules' time)."""
     parts = [_texts(zh)]
     if sjc is not None:
-        floors = sjc.to_numpy(dtype="float64", na_value=np.nan).tolist()
-        parts.append([None if f != f else str(int(f)) for f in floors])
+        parts.append(_floor_texts(sjc))
     if hh is not None:
         parts.append(_texts(pd.Series(hh.to_numpy(dtype=object), index=zh.index)))
-    keys = [None if None in row else "|".join(row) for row in zip(*parts, strict=True)]
-    return pd.Series(keys, index=zh.index, dtype="string")
+    return pd.Series(_joined(parts), index=zh.index, dtype="string")
+
+
+def _joined(parts: list[list[str | None]]) -> list[str | None]:
+    """Row by row, the parts joined with ``|``; None where a part is missing."""
+    return [None if None in row else "|".join(row) for row in zip(*parts, strict=True)]
+
+
+def _floor_texts(sjc: pd.Series) -> list[str | None]:
+    """Each floor number as integer text, None where missing."""
+    floors = sjc.to_numpy(dtype="float64", na_value=np.nan).tolist()
+    return [None if f != f else str(int(f)) for f in floors]
 
 
 def _texts(s: pd.Series) -> list[str | None]:
     """Each value as text, None where missing (what ``astype("string")`` gives)."""
     return [None if gone else str(v) for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
+
+
+@per_context
+def unit_keys(ctx: Context) -> pd.DataFrame:
+    """:func:`_key` of every row of :func:`units`, built once per check from its parts (the
+    property rules match rows on several of them): ``floor`` (zh|SJC); for ``hh`` in
+    ``HH, code_hh``: ``hh`` (zh|SJC|户号) and ``plan_`` + ``hh`` (zh|户号)."""
+    u = units(ctx)
+    zh, sjc = _texts(u["zh"]), _floor_texts(u["SJC"])
+    keys = {"floor": _joined([zh, sjc])}
+    for hh in ("HH", "code_hh"):
+        texts = _texts(pd.Series(u[hh].to_numpy(dtype=object), index=u.index))
+        keys[hh] = _joined([zh, sjc, texts])
+        keys[f"plan_{hh}"] = _joined([zh, texts])
+    return pd.DataFrame({name: pd.Series(k, index=u.index, dtype="string") for name, k in keys.items()}, index=u.index)
+
+
+@per_context
+def _polygon_keys(ctx: Context) -> pd.Series:
+    """:func:`_key` (zh|sjc|hh) of every row of :func:`plan_units`."""
+    polys = plan_units(ctx)
+    return _key(polys["zh"], polys["sjc"], polys["hh"])
 
 
 @per_context
@@ -504,11 +535,12 @@ def match_units(ctx: Context) -> pd.Series:
     u, polys = units(ctx), plan_units(ctx)
     if not len(polys) or not len(u):
         return pd.Series(-1, index=u.index, dtype=int)
-    pk = _key(polys["zh"], polys["sjc"], polys["hh"])
+    pk = _polygon_keys(ctx)
     first = (pk.notna() & ~pk.duplicated(keep="first")).to_numpy()
     position = pd.Series(np.flatnonzero(first), index=pk[first].to_numpy())
-    by_hh = _key(u["zh"], u["SJC"], u["HH"]).map(position)
-    by_code = _key(u["zh"], u["SJC"], u["code_hh"]).map(position)
+    keys = unit_keys(ctx)
+    by_hh = keys["HH"].map(position)
+    by_code = keys["code_hh"].map(position)
     return by_hh.fillna(by_code).fillna(-1).astype(int)
 
 
@@ -637,13 +669,12 @@ def unit_polygons(ctx: Context) -> list[Finding]:
     blind_plans = set(unlabelled.loc[unlabelled["sjc"].isna(), "zh"])
 
     # rows without a polygon
-    rows = u[
-        u["zh"].isin(set(polys["zh"])) & u["SJC"].notna() & (u["HH"].notna() | u["code_hh"].notna())
-    ]
-    found = _key(rows["zh"], rows["SJC"], None).isin(blind_floors) | rows["zh"].isin(blind_plans)
+    listed = u["zh"].isin(set(polys["zh"])) & u["SJC"].notna() & (u["HH"].notna() | u["code_hh"].notna())
+    rows, row_keys = u[listed], unit_keys(ctx)[listed]
+    found = row_keys["floor"].isin(blind_floors) | rows["zh"].isin(blind_plans)
     for hh in ("HH", "code_hh"):
-        found |= _key(rows["zh"], rows["SJC"], rows[hh]).isin(drawn)
-        found |= _key(rows["zh"], None, rows[hh]).isin(loose_labels)
+        found |= row_keys[hh].isin(drawn)
+        found |= row_keys[f"plan_{hh}"].isin(loose_labels)
     files = {zh: plan.file for zh, plan in ctx.geometry.floors.items()}
     for r in rows[~found.fillna(False).to_numpy(dtype=bool)].itertuples():
         hh = r.HH if isinstance(r.HH, str) else r.code_hh
@@ -656,16 +687,16 @@ def unit_polygons(ctx: Context) -> list[Finding]:
         )
 
     # polygons without a row: those with one label, in a frame, of a plan the report knows
+    all_keys = unit_keys(ctx)
     keys: set[str] = set()
     for hh in ("HH", "code_hh"):
-        keys |= set(_key(u["zh"], u["SJC"], u[hh]).dropna())
+        keys |= set(all_keys[hh].dropna())
     unread_floor = u["SJC"].isna().to_numpy()
-    floorless = set(_key(u["zh"][unread_floor], None, u["HH"][unread_floor]).dropna())
+    floorless = set(all_keys["plan_HH"][unread_floor].dropna())
     reported = set(u["zh"].dropna()) | {z[20:24] for z in buildings(ctx)["ZRZH"] if len(z) >= 24}
-    candidates = polys[
-        ((n_labels == 1) & polys["sjc"].notna() & polys["zh"].isin(reported)).to_numpy(dtype=bool)
-    ]
-    without = ~_key(candidates["zh"], candidates["sjc"], candidates["hh"]).isin(keys)
+    chosen = ((n_labels == 1) & polys["sjc"].notna() & polys["zh"].isin(reported)).to_numpy(dtype=bool)
+    candidates = polys[chosen]
+    without = ~_polygon_keys(ctx)[chosen].isin(keys)
     without &= ~_key(candidates["zh"], None, candidates["hh"]).isin(floorless)
     hit = candidates[without.fillna(False).to_numpy(dtype=bool)]
     xy = rep_points(hit["geometry"].to_numpy())
