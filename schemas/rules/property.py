@@ -34,6 +34,7 @@ skipped silently.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -71,8 +72,9 @@ def _text(df: pd.DataFrame, col: str) -> pd.Series:
     """A code column as object (str or None), stripped."""
     if col not in df.columns:
         return pd.Series(None, index=df.index, dtype=object)
-    s = df[col].astype("string").str.strip()
-    return s.astype(object).where(s.notna(), None)
+    s = df[col]
+    out = [None if gone else str(v).strip() for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
+    return pd.Series(out, index=s.index, dtype=object, name=s.name)
 
 
 def _obj(s: pd.Series) -> pd.Series:
@@ -91,11 +93,19 @@ def _number(df: pd.DataFrame, col: str, *, positive: bool = True) -> pd.Series:
 
 def _hh(s: pd.Series) -> pd.Series:
     """户号 as matched (object, None where missing): stripped; 1–3 digits padded to 4
-    (`101` → `0101`)."""
-    t = s.astype("string").str.strip()
-    t = t.where(~t.str.fullmatch(r"\d{1,3}").fillna(False), t.str.zfill(4))
-    t = t.where(t != "")
-    return t.astype(object).where(t.notna(), None)
+    (`101` → `0101`).
+
+    One list pass (pandas' string methods, value by value, were most of the time)."""
+    out = [None if gone else _one_hh(str(v)) for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
+    return pd.Series(out, index=s.index, dtype=object, name=s.name)
+
+
+_SHORT_HH = re.compile(r"\d{1,3}")
+
+
+def _one_hh(text: str) -> str | None:
+    t = text.strip()
+    return t.zfill(4) if _SHORT_HH.fullmatch(t) else t or None
 
 
 @per_context
