@@ -132,12 +132,20 @@ class Geometry:
 # ---------------------------------------------------------------- generic drawing judgments
 
 
-def rep_points(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
-    """A point on each geometry (NaN where there is none); invalid ones are made valid first."""
+def rep_points(geoms: gpd.GeoSeries | np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """A point on each geometry (NaN where there is none); invalid ones are made valid first.
+
+    ``valid`` may mark geometries already known valid (``shapely.is_valid`` of these very
+    objects): only the others are checked again."""
     values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
     if not len(values):
         return np.empty((0, 2))
-    bad = ~shapely.is_valid(values)
+    if valid is None:
+        bad = ~shapely.is_valid(values)
+    else:
+        bad = np.zeros(len(values), dtype=bool)
+        unknown = np.flatnonzero(~valid)
+        bad[unknown] = ~shapely.is_valid(values[unknown])
     if bad.any():
         values = values.copy()
         values[bad] = shapely.make_valid(values[bad])
@@ -258,8 +266,9 @@ def _judged_polygons(
             reason = f"自相交 {reason}"
         row = polys.iloc[i]
         out.append(make("DXF-005", **where.at(name, row["handle"], xy, _file(row)), path=_file(row) or drawing.path, reason=reason))
+    n_labels = pd.Series([len(labels) for labels in polys["labels"].tolist()], index=polys.index)
     if std in LABELLED_LAYERS:
-        no_label = polys["labels"].map(len) == 0
+        no_label = n_labels == 0
         if std == "ZD":  # CASS: the ZDDM in XDATA stands for the label; a feature code does not
             no_label &= pd.Series(xdata_zddm(polys["xdata"]), index=polys.index).isna()
         for i in np.flatnonzero(no_label.to_numpy()):
@@ -276,7 +285,7 @@ def _judged_polygons(
                      reason=f"注记 “{row.text}”（句柄 {row.handle}）不在本图层任何多边形内")
             )
     if std in IDENTIFYING:
-        multi = polys["labels"].map(len) > 1
+        multi = n_labels > 1
         for i in np.flatnonzero(multi.to_numpy()):
             row = polys.iloc[i]
             labels = "、".join(row["labels"])
@@ -400,7 +409,8 @@ def _assign_floor(frames: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame) -> pd.Seri
     """The actual floor (sjc) of the frame that contains each shape's representative point."""
     if not len(shapes) or not len(frames):
         return pd.Series(pd.array([pd.NA] * len(shapes), dtype="Int64"), index=shapes.index)
-    pts = shapely.points(rep_points(shapes.geometry))
+    # their validity was judged on these very geometries (DXF-005)
+    pts = shapely.points(rep_points(shapes.geometry, valid=shapes["valid"].to_numpy(dtype=bool)))
     fr = frames[frames["valid"].astype(bool)]
     tree = shapely.STRtree(fr.geometry.values)
     idx_pt, idx_fr = tree.query(pts, predicate="within")
