@@ -779,8 +779,10 @@ def unit_positions(ctx: Context) -> list[Finding]:
         if not len(mine):
             continue
         geoms = all_geoms[mine]
-        frames = plan.frames[plan.frames["valid"].astype(bool)] if len(plan.frames) else plan.frames
-        frame_geoms = frames.geometry.to_numpy() if len(frames) else np.array([], dtype=object)
+        fr = plan.frames
+        frame_geoms = (
+            fr.geometry.to_numpy()[fr["valid"].to_numpy(dtype=bool)] if len(fr) else np.array([], dtype=object)
+        )
         owner = np.full(len(mine), -1)
         if len(frame_geoms):
             pts = shapely.points(rep_points(geoms))
