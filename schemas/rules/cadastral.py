@@ -187,8 +187,10 @@ def once_per_place(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def zddm_structure_findings(cells: pd.DataFrame) -> list[Finding]:
-    """CAD-001: a ZDDM (or the ZDDM part of a BDCDYH / ZRZH) not of the 19-character structure."""
-    cells = once_per_place(cells)
+    """CAD-001: a ZDDM (or the ZDDM part of a BDCDYH / ZRZH) not of the 19-character structure.
+
+    ``cells``, here and in CAD-003..005: :func:`once_per_place` of :func:`code_cells`, taken
+    once for the four rules."""
     reasons = zddm_structure(cells["zddm"])
     hit = reasons.notna().to_numpy()
     return [
@@ -213,7 +215,6 @@ def unit_code_findings(cells: pd.DataFrame) -> list[Finding]:
 
 def zddm_pair_findings(cells: pd.DataFrame) -> list[Finding]:
     """CAD-003: allowed letters in a pair that may not go together (A or C without J)."""
-    cells = once_per_place(cells)
     pairs = zddm_pair(cells["zddm"])
     hit = pairs.notna().to_numpy()
     return [
@@ -224,14 +225,12 @@ def zddm_pair_findings(cells: pd.DataFrame) -> list[Finding]:
 
 def virtual_code_findings(cells: pd.DataFrame) -> list[Finding]:
     """CAD-004 (warning): a virtual ZDDM, 地籍区 + 地籍子区 = 000000."""
-    cells = once_per_place(cells)
     hit = zddm_virtual(cells["zddm"]).notna().to_numpy()
     return [make("CAD-004", **_cell_place(cell), actual=str(cell.value), value=cell.zddm) for cell in cells[hit].itertuples(index=False)]
 
 
 def county_findings(cells: pd.DataFrame, counties: dict[str, str], area: str) -> list[Finding]:
     """CAD-005 (warning): the county code of a ZDDM is not in the profile's list."""
-    cells = once_per_place(cells)
     county = zddm_county(cells["zddm"], counties)
     hit = county.notna().to_numpy()
     return [
@@ -245,12 +244,13 @@ def unit_codes(ctx: Context) -> list[Finding]:
     cells = code_cells(ctx)
     if not len(cells):
         return []
+    once = once_per_place(cells)  # the ZDDM parts CAD-001, 003..005 judge
     return (
-        zddm_structure_findings(cells)
+        zddm_structure_findings(once)
         + unit_code_findings(cells)
-        + zddm_pair_findings(cells)
-        + virtual_code_findings(cells)
-        + county_findings(cells, ctx.profile.counties, ctx.profile.title or ctx.profile.name)
+        + zddm_pair_findings(once)
+        + virtual_code_findings(once)
+        + county_findings(once, ctx.profile.counties, ctx.profile.title or ctx.profile.name)
     )
 
 
