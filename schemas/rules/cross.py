@@ -17,7 +17,7 @@ import shapely
 
 from schemas.catalogue import make
 from schemas.codes import bdcdyh_valid, zddm_valid
-from schemas.context import Context
+from schemas.context import Context, per_context
 from schemas.findings import Finding, Place
 from schemas.rules import located
 from schemas.rules.planning import (
@@ -64,11 +64,19 @@ def _units(ctx: Context) -> pd.DataFrame:
 # ---------------------------------------------------------------- XSV-001, XSV-002: codes
 
 
-def _unit_outside_parcels(units: pd.DataFrame, zddm: set[str]) -> pd.Series:
+@per_context
+def _shaped_units(ctx: Context) -> pd.Series:
+    """Per row of :func:`_units`: its BDCDYH passes CAD-001..003 (XSV-001 and XSV-002 ask)."""
+    return bdcdyh_valid(_units(ctx)["BDCDYH"].astype("string"))
+
+
+@per_context
+def _unit_outside_parcels(ctx: Context) -> pd.Series:
     """Units whose well-formed BDCDYH names no parcel while their ZRZH does (a unit of a
     building whose own ZRZH names no parcel is that building's finding, or RPT-009's)."""
+    units, zddm = _units(ctx), set(_parcels(ctx)["ZDDM"].astype(object))
     code = units["BDCDYH"].astype("string")
-    shaped = bdcdyh_valid(code)  # a malformed code is CAD-001..003's finding
+    shaped = _shaped_units(ctx)  # a malformed code is CAD-001..003's finding
     bad = shaped & ~code.str[:19].isin(zddm).fillna(False).astype(bool)
     zrzh_ok = units["ZRZH"].isna() | units["ZRZH"].astype("string").str[:19].isin(zddm).fillna(False).astype(bool)
     return bad & zrzh_ok
@@ -88,7 +96,7 @@ def codes_without_parcel(ctx: Context) -> list[Finding]:
         found.append(make("XSV-001", building_place(ctx, r.row, "ZRZH"), actual=r.ZRZH, what="自然幢号", value=r.ZRZH))
     units = _units(ctx)
     if len(units):
-        bad = _unit_outside_parcels(units, zddm)
+        bad = _unit_outside_parcels(ctx)
         for row in units.index[bad.to_numpy()]:
             value = units.at[row, "BDCDYH"]
             place = Place(sheet=UNIT_SHEET, row=int(row), key=str(value), field="BDCDYH")
@@ -107,13 +115,13 @@ def unit_codes(ctx: Context) -> list[Finding]:
         return []
     code = units["BDCDYH"].astype("string")
     zrzh = units["ZRZH"].astype("string")
-    shaped = bdcdyh_valid(code)
+    shaped = _shaped_units(ctx)
     known = set(buildings(ctx)["ZRZH"].astype(object))
     building_ok = zrzh.isin(known).fillna(False).astype(bool) if "building" in ctx.tables.present else zrzh.notna()
     differ = (code.str[:24] != zrzh).fillna(False).astype(bool)
     bad = shaped & building_ok & differ
     if "parcel" in ctx.tables.present:
-        bad &= ~_unit_outside_parcels(units, set(_parcels(ctx)["ZDDM"].astype(object)))
+        bad &= ~_unit_outside_parcels(ctx)
     return [
         make("XSV-002", Place(sheet=UNIT_SHEET, row=int(row), key=str(code[row]), field="BDCDYH"),
              expected=str(zrzh[row]), actual=str(code[row])[:24])
