@@ -455,6 +455,12 @@ def _shift(geoms: np.ndarray, dx: np.ndarray) -> np.ndarray:
         return geoms
     coords, index = shapely.get_coordinates(geoms, return_index=True)
     coords[:, 0] += dx[index]
+    if len(coords) == len(geoms) and (shapely.get_type_id(geoms) == 0).all() and (
+        shapely.get_coordinate_dimension(geoms) == 2
+    ).all():
+        # every geometry one 2D point (the texts): new points from the coordinates are
+        # the same points, made in a third less time than by setting their coordinates
+        return shapely.points(coords)
     return shapely.set_coordinates(np.array(geoms, dtype=object, copy=True), coords)
 
 
