@@ -945,15 +945,22 @@ def floor_table(ctx: Context) -> list[Finding]:
     if "floor" not in ctx.tables.present:
         return []
     fl = floors(ctx)
+    # the 层 rows of each building, found once (not a comparison over all rows per building)
+    of_building = fl.groupby("ZRZH", sort=False).indices if len(fl) else {}
+    all_sjc = fl["SJC"].to_numpy(dtype=float)
     out = []
     for r in buildings(ctx).itertuples():  # one per building
         if pd.isna(r.DSCS) or pd.isna(r.DXCS):
             continue
-        mine = fl[fl["ZRZH"] == r.ZRZH]
-        have = {int(v) for v in mine["SJC"].dropna()}
+        if isinstance(r.ZRZH, str):
+            mine = all_sjc[of_building.get(r.ZRZH, np.empty(0, dtype=np.intp))]
+        else:
+            mine = fl[fl["ZRZH"] == r.ZRZH]["SJC"].to_numpy(dtype=float)
+        unread = np.isnan(mine)
+        have = {int(v) for v in mine[~unread]}
         want = set(range(1, int(r.DSCS) + 1)) | set(range(-int(r.DXCS), 0))
         missing, extra = sorted(want - have), sorted(have - want)
-        if len(missing) <= int(mine["SJC"].isna().sum()):
+        if len(missing) <= int(unread.sum()):
             missing = []
         if not missing and not extra:
             continue
