@@ -43,10 +43,16 @@ def _bin_dir() -> Path | None:
     return versions[0].parent if versions else None
 
 
+def _runuser() -> str:
+    """``runuser`` (util-linux): on PATH, else where Debian keeps it (a PATH without the
+    sbin folders, e.g. an emptied environment, must not stop the cluster)."""
+    return shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin") or "runuser"
+
+
 def _run_as(user: str | None, *argv: str | Path) -> None:
     cmd = [str(a) for a in argv]
     if user is not None:
-        cmd = ["runuser", "-u", user, "--", *cmd]
+        cmd = [_runuser(), "-u", user, "--", *cmd]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
 
