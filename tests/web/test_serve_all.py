@@ -156,3 +156,5 @@ def test_serve_all_runs_checks_as_flow_runs_and_stops_every_child(sample_s, tmp_
         for p in left:
             os.kill(p, signal.SIGKILL)
         assert not left, f"left running after SIGTERM: {left}"
+        # every child stopped on its own SIGTERM, none waited out the grace and was killed
+        assert "已强制结束" not in log.read_text(errors="replace")
