@@ -15,8 +15,9 @@
 4. the web application under uvicorn in this process, with ``DUOCE_WEB_PREFECT=1``.
 
 Each child is the leader of its own process group. On Ctrl-C or SIGTERM uvicorn stops,
-then the deployments and the Prefect server are terminated (their whole groups: the flow
-runs' processes too), then killed if they do not stop within ``grace`` seconds.
+then the pre-check worker, the deployments and last the Prefect server are terminated one
+after the other (their whole groups: the flow runs' processes too), each killed if it does
+not stop within ``grace`` seconds.
 """
 
 from __future__ import annotations
