@@ -29,7 +29,7 @@ def _counts(ascii_dxf: bytes) -> tuple[int, int]:
     points = an x (10/11) followed by its y (20/21)."""
     tags = list(ascii_tags_loader(io.StringIO(ascii_dxf.decode("utf-8", "replace"))))
     records = sum(1 for t in tags if t.code == 0 and str(t.value).upper() not in _FRAMES)
-    points = sum(1 for a, b in zip(tags, tags[1:]) if a.code in (10, 11) and b.code in (20, 21))
+    points = sum(1 for a, b in zip(tags, tags[1:], strict=False) if a.code in (10, 11) and b.code in (20, 21))
     return records, points
 
 
