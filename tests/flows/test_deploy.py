@@ -18,6 +18,8 @@ import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
+from tests.processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = (
     "check_package/precheck",
@@ -90,12 +92,7 @@ def served(prefect_harness, tmp_path):
         try:
             yield process, log
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+            stop(process)
 
 
 def tail(log: Path) -> str:

@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.processes import stop, wait_for_http
 from tests.web.conftest import PASSWORD
 from tests.web.test_serve import _zip_dir
 
@@ -72,23 +72,10 @@ def served(tmp_path_factory):
                                 stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                if httpx.get(base + "/healthz", timeout=1, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("service did not start\n" + log.read_text(errors="replace"))
+        wait_for_http(proc, base + "/healthz", log)
         yield base, store, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=30)
 
 
 @pytest.fixture

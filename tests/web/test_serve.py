@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import stop, wait_for_http
 from tests.web.conftest import CSRF, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,22 +47,10 @@ def server(tmp_path_factory):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("service did not start")
+        wait_for_http(proc, base + "/healthz", attempts=300)
         yield base, port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _login(base: str) -> tuple[httpx.Client, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import wait_for_http
 from tests.web.conftest import CSRF, PASSWORD
 from tests.web.test_serve import _zip_dir
 
@@ -95,17 +96,7 @@ def test_serve_all_runs_checks_as_flow_runs_and_stops_every_child(sample_s, tmp_
     base = f"http://127.0.0.1:{port}"
     children: set[int] = set()
     try:
-        for _ in range(1200):
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                if httpx.get(base + "/login", timeout=1, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError(
-                "login page not reached\n" + log.read_text(errors="replace")[-3000:]
-            )
+        wait_for_http(proc, base + "/login", log, attempts=1200, pause=0.25)
         children = _descendants(proc.pid)
         assert len(children) >= 2, children  # the Prefect server and the deployments
 
