@@ -73,7 +73,7 @@ def _text(df: pd.DataFrame, col: str) -> pd.Series:
     if col not in df.columns:
         return pd.Series(None, index=df.index, dtype=object)
     s = df[col]
-    out = [None if gone else str(v).strip() for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
+    out = [None if t is None else t.strip() for t in _texts(s)]
     return pd.Series(out, index=s.index, dtype=object, name=s.name)
 
 
@@ -91,7 +91,7 @@ def _hh(s: pd.Series) -> pd.Series:
     (`101` → `0101`).
 
     One list pass (pandas' string methods, value by value, were most of the time)."""
-    out = [None if gone else _one_hh(str(v)) for v, gone in zip(s.tolist(), s.isna().tolist(), strict=True)]
+    out = [None if t is None else _one_hh(t) for t in _texts(s)]
     return pd.Series(out, index=s.index, dtype=object, name=s.name)
 
 
